@@ -1,0 +1,72 @@
+"""Every constant of the model and of the protocol, in one place.
+
+Edit this module to change the model. Each value says where it comes from:
+"paper" is Diehl & Cook (2015), Front. Comput. Neurosci. 9:99; "code" is the
+authors' released Brian 1 code (peter-u-diehl/stdp-mnist), which fixes what the
+paper leaves open. The scripts override only the common run settings
+(number of excitatory neurons, seed, number of examples, epochs).
+"""
+from brian2 import Hz, ms, mV
+
+# --- Network size -----------------------------------------------------------
+N_INPUT = 784                   # paper: one Poisson input per MNIST pixel (28 x 28)
+N_E_DEFAULT = 400               # paper: 100, 400, 1600 or 6400 excitatory neurons
+# The inhibitory layer always has as many neurons as the excitatory one (paper).
+
+# --- Simulation -------------------------------------------------------------
+DT = 0.5 * ms                   # code: integration time step
+INTEGRATION_METHOD = "euler"    # code: Brian 1 integrated these (nonlinear) equations with Euler
+
+# --- Excitatory neurons (conductance-based LIF with adaptive threshold) -----
+TAU_E = 100 * ms                # paper/code: membrane time constant
+V_REST_E = -65 * mV             # paper/code: resting potential
+V_RESET_E = -65 * mV            # paper/code: reset potential
+V_THRESH_E = -52 * mV           # paper/code: threshold before adaptation
+THETA_OFFSET = 20 * mV          # code: threshold is v_thresh - offset + theta
+THETA_INIT = 20 * mV            # code: initial theta, so the threshold starts at -52 mV
+REFRACTORY_E = 5 * ms           # paper/code: refractory period
+E_EXC_E = 0 * mV                # paper/code: excitatory reversal potential
+E_INH_E = -100 * mV             # paper/code: inhibitory reversal potential
+V_INIT_OFFSET = -40 * mV        # code: neurons start at v_rest - 40 mV
+THETA_PLUS = 0.05 * mV          # paper/code: theta increment per spike (training only)
+TAU_THETA = 1e7 * ms            # paper/code: theta decay time constant (training only)
+
+# --- Inhibitory neurons ------------------------------------------------------
+TAU_I = 10 * ms                 # paper/code
+V_REST_I = -60 * mV             # paper/code
+V_RESET_I = -45 * mV            # paper/code
+V_THRESH_I = -40 * mV           # paper/code
+REFRACTORY_I = 2 * ms           # paper/code
+E_EXC_I = 0 * mV                # paper/code
+E_INH_I = -85 * mV              # paper/code
+
+# --- Synapses ----------------------------------------------------------------
+TAU_GE = 1 * ms                 # paper/code: excitatory conductance decay
+TAU_GI = 2 * ms                 # paper/code: inhibitory conductance decay
+W_EXC_INH = 10.4                # code: exc k -> inh k (one-to-one)
+W_INH_EXC = 17.0                # code: inh k -> every exc neuron but k
+DELAY_INPUT_MAX = 10 * ms       # code: input -> exc delays uniform in [0, 10) ms
+W_INIT_SCALE = 0.3              # code: initial input weights (U[0,1) + 0.01) * 0.3
+W_INIT_OFFSET = 0.01            # code
+
+# --- STDP on input -> exc (the released code's nearest-spike rule) ----------
+TAU_PRE = 20 * ms               # code: presynaptic trace
+TAU_POST1 = 20 * ms             # code: postsynaptic trace used for depression
+TAU_POST2 = 40 * ms             # code: postsynaptic trace used for potentiation
+NU_PRE = 0.0001                 # code: depression rate, w -= NU_PRE * post1 on a pre spike
+NU_POST = 0.01                  # code: potentiation rate, w += NU_POST * pre * post2 on a post spike
+W_MAX = 1.0                     # code: weights are clipped to [0, W_MAX]
+
+# --- Protocol ----------------------------------------------------------------
+PRESENTATION_TIME = 350 * ms    # paper/code: each image is shown for 350 ms
+REST_TIME = 150 * ms            # paper/code: then all inputs are silent for 150 ms
+INPUT_RATE_DIVISOR = 8.0        # code: rate = pixel / 8 * intensity (Hz)
+INTENSITY_START = 2             # code: so the maximum rate is 255 / 4 = 63.75 Hz
+INTENSITY_STEP = 1              # code: intensity increment on a retry
+MIN_SPIKES = 5                  # code: fewer excitatory spikes than this -> retry
+MAX_PRESENTATIONS = 20          # ours: an image shown this often without MIN_SPIKES is an error
+WEIGHT_SUM = 78.0               # paper/code: each neuron's input weights are scaled to sum to this
+UPDATE_INTERVAL = 10000         # code: running accuracy estimate every 10,000 training examples
+N_CLASSES = 10                  # MNIST digits
+
+PIXEL_RATE_UNIT = Hz            # a pixel value p gives p / INPUT_RATE_DIVISOR * intensity Hz
