@@ -57,7 +57,7 @@ def default_build_dir():
 def chunk_seed(seed, first_image):
     """The random seed of the chunk that starts at ``first_image``: chunks are
     independent of how a phase is split into runs, jobs or resumed sessions."""
-    return int(np.random.SeedSequence([seed, first_image]).generate_state(1)[0])
+    return int(np.random.SeedSequence([seed, first_image]).generate_state(1)[0] >> 1)  # fits int32
 
 
 @dataclass

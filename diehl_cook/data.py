@@ -1,0 +1,112 @@
+"""MNIST: finding, checking, loading and (with internet) downloading it.
+
+The four files are read with python-mnist from a directory given by
+``--mnist-dir``, else the ``MNIST_DIR`` environment variable, else ``data/mnist``
+(relative to the current directory). Files may be gzipped (``*.gz``) or raw IDX.
+"""
+import gzip
+import hashlib
+import os
+import shutil
+import urllib.request
+
+import numpy as np
+from mnist import MNIST
+
+DEFAULT_MNIST_DIR = os.path.join("data", "mnist")
+FILES = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}   # SHA-256 of the uncompressed files
+MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+SIZES = {"training": 60000, "testing": 10000}
+
+
+class MnistError(RuntimeError):
+    """MNIST files missing, unreadable or corrupt."""
+
+
+def mnist_dir(path=None):
+    """The MNIST directory: ``path`` if given, else $MNIST_DIR, else data/mnist."""
+    return path or os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR
+
+
+def _find(directory):
+    """Whether the directory holds the gzipped or the raw files; raises if neither."""
+    for gz in (True, False):
+        if all(os.path.isfile(os.path.join(directory, n + (".gz" if gz else ""))) for n in FILES):
+            return gz
+    missing = [n for n in FILES if not any(
+        os.path.isfile(os.path.join(directory, n + ext)) for ext in (".gz", ""))]
+    raise MnistError(
+        f"MNIST not found in '{os.path.abspath(directory)}': missing {', '.join(missing)} "
+        f"(gzipped '.gz' or raw). Give the folder with --mnist-dir or MNIST_DIR, or fetch "
+        f"the files with: python scripts/download_mnist.py --mnist-dir {directory}")
+
+
+def load(split, path=None, limit=None):
+    """Images (n, 28, 28) uint8 and labels (n,) int64 of ``split`` ("training" or
+    "testing"), the first ``limit`` of them if given."""
+    if split not in SIZES:
+        raise ValueError(f"split must be 'training' or 'testing', not {split!r}")
+    directory = mnist_dir(path)
+    gz = _find(directory)
+    reader = MNIST(directory, gz=gz, return_type="numpy")
+    try:
+        images, labels = reader.load_training() if split == "training" else reader.load_testing()
+    except (ValueError, OSError, EOFError, gzip.BadGzipFile) as error:
+        raise MnistError(f"MNIST {split} files in '{os.path.abspath(directory)}' are corrupt "
+                         f"({error}). Check them with: python scripts/download_mnist.py "
+                         f"--verify --mnist-dir {directory}") from error
+    images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(images) != SIZES[split] or len(labels) != len(images):
+        raise MnistError(f"MNIST {split} set in '{directory}' has {len(images)} images and "
+                         f"{len(labels)} labels; expected {SIZES[split]} of each.")
+    if limit is not None:
+        if not 0 < limit <= len(images):
+            raise ValueError(f"asked for {limit} {split} images; there are {len(images)}")
+        images, labels = images[:limit], labels[:limit]
+    return images, labels
+
+
+def _sha256_of(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    digest = hashlib.sha256()
+    with opener(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path=None):
+    """Check the SHA-256 of each (uncompressed) file; raises ``MnistError`` on a mismatch."""
+    directory = mnist_dir(path)
+    gz = _find(directory)
+    for name, expected in FILES.items():
+        file = os.path.join(directory, name + (".gz" if gz else ""))
+        try:
+            actual = _sha256_of(file)
+        except (OSError, EOFError, gzip.BadGzipFile) as error:
+            raise MnistError(f"cannot read {file}: {error}") from error
+        if actual != expected:
+            raise MnistError(f"{file} is corrupt: SHA-256 {actual}, expected {expected}")
+
+
+def download(path=None, mirror=MIRROR):
+    """Download the four gzipped files into the MNIST directory and verify them."""
+    directory = mnist_dir(path)
+    os.makedirs(directory, exist_ok=True)
+    for name in FILES:
+        target = os.path.join(directory, name + ".gz")
+        if os.path.isfile(target):
+            continue
+        partial = target + ".part"
+        with urllib.request.urlopen(mirror + name + ".gz", timeout=60) as response, \
+                open(partial, "wb") as out:
+            shutil.copyfileobj(response, out)
+        os.replace(partial, target)
+    verify(directory)
+    return directory

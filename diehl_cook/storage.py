@@ -1,0 +1,157 @@
+"""A trained network is a folder:
+
+- ``weights.npy``     input -> excitatory weights, (784, N_e) float64
+- ``theta.npy``       adaptive thresholds, (N_e,) float64, in volts
+- ``assignments.npy`` class of each excitatory neuron (-1: unassigned), once labelled
+- ``metadata.json``   N_e, seed, images seen, parameters, versions, SHA-256 of the arrays
+- ``checkpoint.npz``  while training: the state after the last finished chunk
+
+Every file is written to a temporary name and then renamed, so an interrupted
+run never leaves a half-written file. The input delays are not stored: they are
+drawn from the network's seed (``diehl_cook.network.initial_state``).
+"""
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import parameters as p
+
+ARRAYS = ("weights", "theta", "assignments")
+
+
+class StorageError(RuntimeError):
+    """A network folder that is missing, incomplete, corrupt or of the wrong size."""
+
+
+def _atomic_write(path, write):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def save_array(path, array):
+    _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
+
+
+def save_json(path, data):
+    _atomic_write(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True).encode()))
+
+
+def _digest(array):
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def versions():
+    import brian2
+    return dict(python=platform.python_version(), brian2=brian2.__version__,
+                numpy=np.__version__)
+
+
+def model_parameters():
+    """The parameter values that matter, as plain numbers, for the metadata."""
+    values = {}
+    for name in dir(p):
+        value = getattr(p, name)
+        if name.isupper() and not isinstance(value, type):
+            values[name] = str(value)
+    return values
+
+
+@dataclass
+class TrainedNetwork:
+    weights: np.ndarray
+    theta: np.ndarray
+    metadata: dict = field(default_factory=dict)
+    assignments: np.ndarray = None
+
+    @property
+    def n_e(self):
+        return self.weights.shape[1]
+
+
+def save_network(folder, network):
+    """Write the arrays, then the metadata (which records their checksums)."""
+    metadata = dict(network.metadata, n_e=network.n_e, versions=versions(),
+                    parameters=model_parameters(), sha256={})
+    for name in ARRAYS:
+        array = getattr(network, name)
+        if array is not None:
+            save_array(os.path.join(folder, f"{name}.npy"), array)
+            metadata["sha256"][name] = _digest(array)
+    save_json(os.path.join(folder, "metadata.json"), metadata)
+
+
+def _load_array(folder, name, shape, digest):
+    path = os.path.join(folder, f"{name}.npy")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise StorageError(f"{path} is missing") from None
+    except (ValueError, OSError, EOFError) as error:
+        raise StorageError(f"{path} is corrupt: {error}") from error
+    if array.shape != shape:
+        raise StorageError(f"{path} has shape {array.shape}; this network (N_e = {shape[-1]}) "
+                           f"needs {shape}")
+    if digest is not None and _digest(array) != digest:
+        raise StorageError(f"{path} does not match the checksum in metadata.json "
+                           f"(modified or corrupt)")
+    return array
+
+
+def load_network(folder, need_assignments=False):
+    """Load a network folder, checking sizes and checksums."""
+    path = os.path.join(folder, "metadata.json")
+    if not os.path.isdir(folder):
+        raise StorageError(f"no network folder '{folder}' (train one with scripts/train.py)")
+    try:
+        with open(path) as f:
+            metadata = json.load(f)
+        n_e = int(metadata["n_e"])
+    except FileNotFoundError:
+        raise StorageError(f"{path} is missing: '{folder}' is not a trained network "
+                           f"(or its training never finished a chunk)") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise StorageError(f"{path} is corrupt: {error}") from error
+    digests = metadata.get("sha256", {})
+    weights = _load_array(folder, "weights", (p.N_INPUT, n_e), digests.get("weights"))
+    theta = _load_array(folder, "theta", (n_e,), digests.get("theta"))
+    assignments = None
+    if "assignments" in digests or need_assignments:
+        if not os.path.exists(os.path.join(folder, "assignments.npy")):
+            raise StorageError(f"'{folder}' has no assignments.npy: label its neurons first "
+                               f"with: python scripts/assign_labels.py --weights {folder}")
+        assignments = _load_array(folder, "assignments", (n_e,), digests.get("assignments"))
+    return TrainedNetwork(weights, theta, metadata, assignments)
+
+
+def save_checkpoint(folder, weights, theta, progress):
+    """The training state after a chunk; ``progress`` is a dict of plain numbers."""
+    path = os.path.join(folder, "checkpoint.npz")
+    _atomic_write(path, lambda f: np.savez(f, weights=weights, theta=theta,
+                                           progress=json.dumps(progress)))
+
+
+def load_checkpoint(folder):
+    """(weights, theta, progress) or None when there is no checkpoint."""
+    path = os.path.join(folder, "checkpoint.npz")
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return data["weights"], data["theta"], json.loads(str(data["progress"]))
+    except (ValueError, OSError, KeyError, EOFError) as error:
+        raise StorageError(f"{path} is corrupt: {error}") from error
