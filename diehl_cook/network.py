@@ -17,10 +17,11 @@ from brian2 import Hz, NeuronGroup, Synapses, second, volt
 from . import parameters as p
 
 # tau_m dv/dt = (v_rest - v) + g_e (E_exc - v) + g_i (E_inh - v), as in the paper.
+# The conductances decay with time constants tau_ge_e, tau_gi_e: see euler_decay_tau.
 EXC_EQUATIONS = """
 dv/dt = ((v_rest_e - v) + ge * (e_exc_e - v) + gi * (e_inh_e - v)) / tau_e : volt (unless refractory)
-dge/dt = -ge / tau_ge : 1
-dgi/dt = -gi / tau_gi : 1
+dge/dt = -ge / tau_ge_e : 1
+dgi/dt = -gi / tau_gi_e : 1
 count : integer        # spikes since the protocol last reset it
 incoming : 1           # sum of the input weights, computed by the protocol before normalizing
 """
@@ -93,9 +94,21 @@ STATIC_INPUT = dict(model="w : 1", on_pre="ge_post += w")
 NEVER = -1e4 * second   # "no arrival yet": the pre trace computed from it is exactly 0
 
 
+def euler_decay_tau(tau, method):
+    """The time constant to use for a decay -x/tau integrated with ``method`` so that
+    x shrinks by the forward-Euler factor (1 - DT/tau) per step, as in the released
+    code: tau itself for "euler"; -DT / log(1 - DT/tau) for an exact integrator
+    (0.72 ms instead of 1 ms for g_e, 1.74 ms instead of 2 ms for g_i)."""
+    if method == "euler":
+        return tau
+    return -p.DT / np.log(1 - float(p.DT / tau))
+
+
 def model_namespace():
     """The constants the equation strings refer to, taken from ``parameters``."""
     return dict(
+        tau_ge_e=euler_decay_tau(p.TAU_GE, p.INTEGRATION_METHOD_E),
+        tau_gi_e=euler_decay_tau(p.TAU_GI, p.INTEGRATION_METHOD_E),
         v_rest_e=p.V_REST_E, v_reset_e=p.V_RESET_E, v_thresh_e=p.V_THRESH_E,
         theta_offset=p.THETA_OFFSET, theta_plus=p.THETA_PLUS, tau_theta=p.TAU_THETA,
         e_exc_e=p.E_EXC_E, e_inh_e=p.E_INH_E, tau_e=p.TAU_E,
@@ -168,7 +181,7 @@ def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_trace
         exc_model += POST_TRACES
         exc_reset += POST_TRACES_RESET
     exc = NeuronGroup(n_e, exc_model, threshold=EXC_THRESHOLD, reset=exc_reset,
-                      refractory=p.REFRACTORY_E, method=p.INTEGRATION_METHOD,
+                      refractory=p.REFRACTORY_E, method=p.INTEGRATION_METHOD_E,
                       name="exc", namespace=namespace)
     exc.v = p.V_REST_E + p.V_INIT_OFFSET
     if neuron_traces:
@@ -176,7 +189,7 @@ def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_trace
     exc.theta = p.THETA_INIT if theta is None else np.asarray(theta, dtype=float) * volt
 
     inh = NeuronGroup(n_e, INH_EQUATIONS, threshold="v > v_thresh_i", reset="v = v_reset_i",
-                      refractory=p.REFRACTORY_I, method=p.INTEGRATION_METHOD,
+                      refractory=p.REFRACTORY_I, method=p.INTEGRATION_METHOD_I,
                       name="inh", namespace=namespace)
     inh.v = p.V_REST_I + p.V_INIT_OFFSET
 

@@ -48,6 +48,13 @@ SET_IMAGE_RATE = "image_rate = image_rates(example * second, i) * intensity * Hz
 DEFAULT_CHUNK = 1000
 
 
+def use_runtime():
+    """Switch Brian to runtime mode (after a standalone engine) with a fresh scope."""
+    set_device("runtime")
+    start_scope()
+    defaultclock.dt = p.DT
+
+
 def default_build_dir():
     """Where compiled programs are kept: $DIEHL_COOK_BUILD_DIR or ~/.cache/diehl_cook."""
     return os.environ.get("DIEHL_COOK_BUILD_DIR",
@@ -65,15 +72,17 @@ class PhaseResult:
     """What a run over some images produced."""
     counts: np.ndarray          # (n_images, n_e) spikes of each neuron in the accepted presentation
     presentations: np.ndarray   # (n_images,) presentations needed (1 = no retry)
+    log: np.ndarray             # (n_presentations, 3): image, intensity, spikes of every presentation
     weights: np.ndarray = None  # (784, n_e) after the run (learning only)
     theta: np.ndarray = None    # (n_e,) in volts, after the run (learning only)
 
     @staticmethod
-    def concatenate(parts):
-        last = parts[-1]
+    def concatenate(parts, offsets):
+        """Join consecutive results; ``offsets`` are their first image indices."""
+        logs = [r.log + [offset, 0, 0] for r, offset in zip(parts, offsets)]
         return PhaseResult(np.concatenate([r.counts for r in parts]),
                            np.concatenate([r.presentations for r in parts]),
-                           last.weights, last.theta)
+                           np.concatenate(logs), parts[-1].weights, parts[-1].theta)
 
 
 def _stop_function():
@@ -173,7 +182,7 @@ class Engine:
         # One record per cycle, taken before the protocol acts on it.
         counts = StateMonitor(model.exc, "count", record=True, dt=CYCLE_TIME, when="start",
                               order=0, name="count_monitor")
-        cycles = StateMonitor(protocol, ["example", "spikes"], record=0, dt=CYCLE_TIME,
+        cycles = StateMonitor(protocol, ["example", "intensity", "spikes"], record=0, dt=CYCLE_TIME,
                               when="start", order=0, name="cycle_monitor")
         network = Network(model.objects + extra + [counts, cycles])
         return dict(model=model, protocol=protocol, counts=counts, cycles=cycles,
@@ -239,9 +248,16 @@ class Engine:
                     model.input_exc.w: np.asarray(weights, dtype=float).ravel(),
                     model.exc.theta: np.asarray(theta, dtype=float) * volt}
         device.run(directory=self.directory, with_output=False, run_args=run_args)
+        # Brian remembers the shape of a monitor's 2-D record from the previous run;
+        # let it take the new one from the file.
+        for monitor in (o["counts"], o["cycles"]):
+            for variable in monitor.variables.values():
+                if isinstance(getattr(variable, "size", None), tuple):
+                    variable.size = (0, variable.size[1])
         return o
 
     def _run_runtime(self, rates, n, weights, theta, seed):
+        use_runtime()
         objects = self._build(TimedArray(rates, dt=1 * second, name="image_rates"),
                               weights, theta)
         objects["protocol"].n_examples = n
@@ -252,12 +268,14 @@ class Engine:
     def _responses(self, objects, n):
         """Per-image responses from the per-cycle records (the first, at t = 0, is empty)."""
         shown = np.asarray(objects["cycles"].example[0][1:], dtype=int)
+        intensity = np.asarray(objects["cycles"].intensity[0][1:], dtype=int)
         spikes = np.asarray(objects["cycles"].spikes[0][1:], dtype=int)
         counts = np.asarray(objects["counts"].count[:, 1:], dtype=int).T
         accepted = spikes >= p.MIN_SPIKES
         assert np.array_equal(counts.sum(axis=1), spikes)
         assert np.array_equal(shown[accepted], np.arange(n))
-        return PhaseResult(counts[accepted], np.bincount(shown, minlength=n))
+        return PhaseResult(counts[accepted], np.bincount(shown, minlength=n),
+                           np.column_stack([shown, intensity, spikes]))
 
 
 def run_phase(engine, images, weights, theta, seed, first_image=0,
@@ -267,8 +285,8 @@ def run_phase(engine, images, weights, theta, seed, first_image=0,
     ``on_chunk(end, result)`` is called after each chunk with the index after its
     last image and that chunk's result (e.g. to save a checkpoint).
     ``progress`` is a tqdm bar (updated per image) or None. Returns a ``PhaseResult``."""
-    parts = []
-    for start in range(0, len(images), engine.chunk_size):
+    parts, starts = [], list(range(0, len(images), engine.chunk_size))
+    for start in starts:
         stop = min(start + engine.chunk_size, len(images))
         result = engine.run(images[start:stop], weights, theta,
                             chunk_seed(seed, first_image + start), first_image + start)
@@ -280,7 +298,7 @@ def run_phase(engine, images, weights, theta, seed, first_image=0,
         if progress is not None:
             progress.update(stop - start)
             progress.set_postfix(presentations_per_image=f"{result.presentations.mean():.2f}")
-    return PhaseResult.concatenate(parts)
+    return PhaseResult.concatenate(parts, starts)
 
 
 def _frozen_worker(args):
@@ -288,13 +306,13 @@ def _frozen_worker(args):
     (n_e, chunk_size, build_dir, job, images, first_image, weights, delays, theta, seed,
      queue) = args
     engine = Engine(n_e, False, delays, chunk_size=chunk_size, build_dir=build_dir, job=job)
-    parts = []
-    for start in range(0, len(images), chunk_size):
+    parts, starts = [], list(range(0, len(images), chunk_size))
+    for start in starts:
         part = images[start:start + chunk_size]
         parts.append(engine.run(part, weights, theta,
                                 chunk_seed(seed, first_image + start), first_image + start))
         queue.put(len(part))
-    return PhaseResult.concatenate(parts)
+    return PhaseResult.concatenate(parts, [first_image + s for s in starts])
 
 
 def present_frozen(n_e, images, weights, delays, theta, seed, jobs=None,
@@ -329,21 +347,20 @@ def present_frozen(n_e, images, weights, delays, theta, seed, jobs=None,
                     continue
                 done += step
                 bar.update(step)
-            return PhaseResult.concatenate(pending.get())
+            return PhaseResult.concatenate(pending.get(), [0] * jobs)
 
 
 def run_reference(n_e, learning, images, weights, delays, theta, seed, stdp="neuron_traces"):
     """The plain Python loop in Brian's runtime mode: two ``run()`` calls per
     presentation. Same rules (``protocol.next_cycle``), same random stream as the
     engine for the same seed; slow. Returns a ``PhaseResult``."""
-    start_scope()
-    defaultclock.dt = p.DT
+    use_runtime()
     model = build_network(n_e, learning, "rate : Hz", stdp, weights=weights, delays=delays,
                           theta=theta)
     network = Network(model.objects)
     brian_seed(seed)
     rates = input_rates(images)
-    counts, presentations = [], []
+    counts, presentations, log = [], [], []
     for index, image_rates in enumerate(rates):
         intensity, shown = p.INTENSITY_START, 1
         while True:
@@ -356,6 +373,7 @@ def run_reference(n_e, learning, images, weights, delays, theta, seed, stdp="neu
             network.run(p.REST_TIME, namespace={})
             response = np.asarray(model.exc.count[:], dtype=int)
             model.exc.count = 0
+            log.append((index, intensity, response.sum()))
             accepted, intensity, next_shown = next_cycle(response.sum(), intensity, shown)
             if accepted:
                 break
@@ -364,7 +382,7 @@ def run_reference(n_e, learning, images, weights, delays, theta, seed, stdp="neu
             shown = next_shown
         counts.append(response)
         presentations.append(shown)
-    result = PhaseResult(np.array(counts), np.array(presentations))
+    result = PhaseResult(np.array(counts), np.array(presentations), np.array(log))
     if learning:
         result.weights = np.asarray(model.input_exc.w[:]).reshape(p.N_INPUT, n_e)
         result.theta = np.asarray(model.exc.theta[:] / volt)

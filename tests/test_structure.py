@@ -1,0 +1,64 @@
+"""Connectivity of the network: what the paper specifies, synapse by synapse."""
+import numpy as np
+import pytest
+from brian2 import ms, second
+
+from diehl_cook import parameters as p
+from diehl_cook.network import build_network, initial_state, input_pairs
+from diehl_cook.simulation import use_runtime
+
+N_E = 7
+
+
+@pytest.fixture
+def model():
+    use_runtime()
+    weights, delays = initial_state(N_E, np.random.default_rng(3))
+    return build_network(N_E, learning=True, weights=weights, delays=delays), weights, delays
+
+
+def test_exc_to_inh_is_one_to_one(model):
+    m = model[0]
+    assert len(m.exc_inh) == N_E
+    assert np.array_equal(m.exc_inh.i[:], m.exc_inh.j[:])
+    assert sorted(m.exc_inh.i[:]) == list(range(N_E))
+    assert np.all(m.exc_inh.delay[:] == 0 * ms)
+
+
+def test_inh_to_exc_is_all_but_self(model):
+    m = model[0]
+    pairs = set(zip(m.inh_exc.i[:], m.inh_exc.j[:]))
+    assert len(m.inh_exc) == N_E * (N_E - 1) == len(pairs)
+    assert pairs == {(i, j) for i in range(N_E) for j in range(N_E) if i != j}
+
+
+def test_input_to_exc_is_all_to_all_with_given_weights_and_delays(model):
+    m, weights, delays = model
+    assert len(m.input_exc) == p.N_INPUT * N_E
+    i, j = m.input_exc.i[:], m.input_exc.j[:]
+    assert len(set(zip(i, j))) == p.N_INPUT * N_E
+    assert np.array_equal(m.input_exc.w[:], weights[i, j])
+    d = m.input_exc.delay[:] / second
+    assert np.allclose(d, delays[i, j])
+    assert d.min() >= 0 and d.max() < float(p.DELAY_INPUT_MAX)
+
+
+def test_input_pairs_follow_the_weight_matrix_layout():
+    pre, post = input_pairs(3)
+    assert list(pre[:6]) == [0, 0, 0, 1, 1, 1] and list(post[:6]) == [0, 1, 2, 0, 1, 2]
+
+
+def test_initial_weights_and_delays_follow_the_released_code():
+    weights, delays = initial_state(400, np.random.default_rng(0))
+    assert weights.shape == delays.shape == (784, 400)
+    assert weights.min() >= 0.01 * 0.3 and weights.max() < 1.01 * 0.3
+    assert abs(weights.mean() - 0.51 * 0.3) < 0.002
+    assert delays.min() >= 0 and delays.max() < 0.010 and abs(delays.mean() - 0.005) < 1e-4
+
+
+def test_sizes_other_than_400_work_and_tiny_ones_are_refused():
+    use_runtime()
+    w, d = initial_state(3, np.random.default_rng(0))
+    assert len(build_network(3, False, weights=w, delays=d).inh_exc) == 6
+    with pytest.raises(ValueError, match="at least 2"):
+        build_network(1, False, weights=w[:, :1], delays=d[:, :1])
