@@ -193,11 +193,10 @@ class Engine:
         return (n_images * p.MAX_PRESENTATIONS + 1) * CYCLE_TIME
 
     def _build_standalone(self):
-        if get_device().__class__.__name__ == "CPPStandaloneDevice" and device.has_been_run:
-            device.reinit()
         set_device("cpp_standalone", build_on_run=False, directory=self.directory)
-        device.reinit()
+        device.reinit()     # forget any program built before in this process
         device.activate(build_on_run=False, directory=self.directory)
+        get_device().diehl_cook_engine = self
         table = TimedArray(np.zeros((self.chunk_size + 1, p.N_INPUT)), dt=1 * second,
                            name="image_rates")
         # Weights and theta are placeholders here: every run sets them.
@@ -238,8 +237,11 @@ class Engine:
         return result
 
     def _run_standalone(self, rates, n, weights, theta, seed):
-        if get_device() is not self._device or self._device.project_dir != self.directory:
-            raise RuntimeError("this engine's standalone device was replaced by another engine")
+        if getattr(self._device, "diehl_cook_engine", None) is not self:
+            raise RuntimeError("another standalone engine was built in this process since "
+                               "this one; build this one again")
+        if get_device() is not self._device:    # e.g. after a runtime-mode run
+            set_device(self._device, build_on_run=False)
         o = self.objects
         model = o["model"]
         run_args = {o["image_rates"]: rates,

@@ -1,0 +1,59 @@
+"""Finding, loading and checking MNIST."""
+import gzip
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from diehl_cook import data
+
+
+def test_missing_files_are_named(tmp_path):
+    with pytest.raises(data.MnistError, match="train-images-idx3-ubyte.*download_mnist"):
+        data.load("training", str(tmp_path))
+
+
+def test_directory_comes_from_argument_then_environment_then_default(monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", "/from/env")
+    assert data.mnist_dir("/given") == "/given"
+    assert data.mnist_dir() == "/from/env"
+    monkeypatch.delenv("MNIST_DIR")
+    assert data.mnist_dir() == os.path.join("data", "mnist")
+
+
+def test_loads_gzip_with_expected_shapes(mnist_path):
+    images, labels = data.load("testing", mnist_path, limit=50)
+    assert images.shape == (50, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (50,) and set(labels) <= set(range(10))
+    assert labels[:5].tolist() == [7, 2, 1, 0, 4]
+
+
+def test_loads_raw_idx_too(mnist_path, tmp_path):
+    for name in data.FILES:
+        with gzip.open(os.path.join(mnist_path, name + ".gz")) as src, \
+                open(tmp_path / name, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    images, labels = data.load("testing", str(tmp_path), limit=3)
+    assert labels.tolist() == [7, 2, 1]
+    data.verify(str(tmp_path))
+
+
+def test_checksums_of_the_real_files_pass(mnist_path):
+    data.verify(mnist_path)
+
+
+def test_corrupt_file_is_reported(mnist_path, tmp_path):
+    for name in data.FILES:
+        shutil.copy(os.path.join(mnist_path, name + ".gz"), tmp_path)
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(b"\x00\x00\x08\x01\x00\x00\x27\x10" + bytes(50))   # 10000 labels promised, 50 given
+    with pytest.raises(data.MnistError):
+        data.load("testing", str(tmp_path))
+    with pytest.raises(data.MnistError, match="SHA-256"):
+        data.verify(str(tmp_path))
+
+
+def test_limit_beyond_the_set_is_refused(mnist_path):
+    with pytest.raises(ValueError, match="10000"):
+        data.load("testing", mnist_path, limit=10001)

@@ -1,0 +1,71 @@
+"""End to end on real MNIST through the three scripts, as a user runs them."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import CHUNK, N_E, SEED
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script(name, *args, env=None):
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name), *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=ROOT)
+    return done
+
+
+@pytest.fixture
+def env(mnist_path, build_dir):
+    return dict(os.environ, MNIST_DIR=mnist_path, DIEHL_COOK_BUILD_DIR=build_dir)
+
+
+def test_train_label_evaluate(tmp_path, env):
+    out = tmp_path / "net"
+    common = ["--chunk-size", CHUNK, "--no-progress"]
+    trained = script("train.py", "--n-e", N_E, "--examples", 2 * CHUNK, "--seed", SEED,
+                     "--out", out, *common, env=env)
+    assert trained.returncode == 0, trained.stderr
+    assert f"trained N_e={N_E} on {2 * CHUNK} images" in trained.stdout
+    assert np.load(out / "weights.npy").shape == (784, N_E)
+    assert np.load(out / "theta.npy").shape == (N_E,)
+    assert len(os.listdir(out / "training_log")) == 2
+
+    labelled = script("assign_labels.py", "--weights", out, "--examples", 3 * CHUNK,
+                      "--jobs", 2, *common, env=env)
+    assert labelled.returncode == 0, labelled.stderr
+    assignments = np.load(out / "assignments.npy")
+    assert assignments.shape == (N_E,) and np.all((assignments >= -1) & (assignments < 10))
+    assert np.any(assignments >= 0)
+
+    report = tmp_path / "result.json"
+    evaluated = script("evaluate.py", "--weights", out, "--examples", 3 * CHUNK,
+                       "--json", report, *common, env=env)
+    assert evaluated.returncode == 0, evaluated.stderr
+    printed = float(evaluated.stdout.split("accuracy: ")[1].split("%")[0])
+    result = json.loads(report.read_text())
+    assert result["test_images"] == 3 * CHUNK
+    assert round(100 * result["accuracy"], 2) == printed
+    assert np.array(result["confusion_matrix"]).sum() == 3 * CHUNK
+    assert len(result["per_class_accuracy"]) == 10
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["images_seen"] == 2 * CHUNK and metadata["seed"] == SEED
+
+
+def test_user_errors_give_a_message_not_a_traceback(tmp_path, env):
+    missing = script("evaluate.py", "--weights", tmp_path / "none", env=env)
+    assert missing.returncode == 2 and "no network folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    no_mnist = script("train.py", "--n-e", 10, "--examples", 5, "--out", tmp_path / "x",
+                      env=dict(env, MNIST_DIR=str(tmp_path)))
+    assert no_mnist.returncode == 2 and "MNIST not found" in no_mnist.stderr
+
+
+@pytest.mark.parametrize("name", ["train.py", "assign_labels.py", "evaluate.py",
+                                  "download_mnist.py", "benchmark.py", "plot.py"])
+def test_help(name):
+    shown = script(name, "--help")
+    assert shown.returncode == 0 and "usage" in shown.stdout

@@ -1,0 +1,94 @@
+"""Network folders: round trip, and clear errors for what can go wrong."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from diehl_cook.storage import (StorageError, TrainedNetwork, load_checkpoint, load_network,
+                                save_checkpoint, save_network)
+
+
+def make(n_e=5):
+    rng = np.random.default_rng(0)
+    return TrainedNetwork(rng.random((784, n_e)), rng.random(n_e) * 0.03, dict(seed=3))
+
+
+def test_round_trip(tmp_path):
+    net = make()
+    net.assignments = np.array([0, 1, -1, 3, 9])
+    save_network(tmp_path, net)
+    back = load_network(tmp_path, need_assignments=True)
+    assert np.array_equal(back.weights, net.weights) and np.array_equal(back.theta, net.theta)
+    assert back.assignments.tolist() == [0, 1, -1, 3, 9]
+    assert back.metadata["seed"] == 3 and back.metadata["n_e"] == 5
+    assert "brian2" in back.metadata["versions"] and "WEIGHT_SUM" in back.metadata["parameters"]
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
+
+
+def test_missing_folder_and_missing_metadata(tmp_path):
+    with pytest.raises(StorageError, match="no network folder"):
+        load_network(tmp_path / "nope")
+    with pytest.raises(StorageError, match="metadata.json is missing"):
+        load_network(tmp_path)
+
+
+def test_shape_mismatch_is_reported(tmp_path):
+    save_network(tmp_path, make(5))
+    np.save(tmp_path / "theta.npy", np.zeros(7))
+    with pytest.raises(StorageError, match=r"shape \(7,\).*needs \(5,\)"):
+        load_network(tmp_path)
+
+
+def test_corrupt_array_is_reported(tmp_path):
+    save_network(tmp_path, make())
+    (tmp_path / "weights.npy").write_bytes(b"garbage")
+    with pytest.raises(StorageError, match="corrupt"):
+        load_network(tmp_path)
+
+
+def test_modified_array_fails_the_checksum(tmp_path):
+    net = make()
+    save_network(tmp_path, net)
+    np.save(tmp_path / "weights.npy", net.weights + 1e-9)
+    with pytest.raises(StorageError, match="checksum"):
+        load_network(tmp_path)
+
+
+def test_corrupt_metadata_is_reported(tmp_path):
+    save_network(tmp_path, make())
+    (tmp_path / "metadata.json").write_text("{not json")
+    with pytest.raises(StorageError, match="metadata.json is corrupt"):
+        load_network(tmp_path)
+
+
+def test_missing_assignments_says_what_to_run(tmp_path):
+    save_network(tmp_path, make())
+    with pytest.raises(StorageError, match="assign_labels.py"):
+        load_network(tmp_path, need_assignments=True)
+
+
+def test_checkpoint_round_trip_and_corruption(tmp_path):
+    assert load_checkpoint(tmp_path) is None
+    net = make()
+    save_checkpoint(tmp_path, net.weights, net.theta, dict(done=40))
+    weights, theta, progress = load_checkpoint(tmp_path)
+    assert np.array_equal(weights, net.weights) and progress == dict(done=40)
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK broken")
+    with pytest.raises(StorageError, match="corrupt"):
+        load_checkpoint(tmp_path)
+
+
+def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
+    net = make()
+    save_network(tmp_path, net)
+    before = (tmp_path / "weights.npy").read_bytes()
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "save", explode)
+    with pytest.raises(KeyboardInterrupt):
+        save_network(tmp_path, make())
+    assert (tmp_path / "weights.npy").read_bytes() == before
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
+    assert json.loads((tmp_path / "metadata.json").read_text())["n_e"] == 5
