@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from . import labels as lab
 from . import parameters as p
 from .network import initial_state
-from .simulation import DEFAULT_CHUNK, Engine, chunk_seed, present_frozen
+from .simulation import DEFAULT_CHUNK, Engine, present_frozen, run_phase
 from .storage import (StorageError, TrainedNetwork, load_checkpoint, load_network,
                       save_array, save_checkpoint, save_network)
 
@@ -74,25 +74,28 @@ def train(folder, images, labels, n_e=p.N_E_DEFAULT, epochs=1, seed=0, resume=Fa
     started = time.time() - wall
     bar = tqdm(total=total, initial=done, desc=f"training N_e={n_e}", unit="img",
                disable=not progress, dynamic_ncols=True)
+
+    def save_chunk(end, result):
+        nonlocal counts, history
+        start = end - len(result.counts)
+        save_array(_log_path(folder, start), result.counts.astype(np.uint16))
+        counts = np.concatenate([counts, result.counts.astype(np.uint16)])
+        save_checkpoint(folder, result.weights, result.theta, dict(
+            n_e=n_e, seed=seed, examples=n_images, chunk_size=chunk_size, done=end,
+            wall_time_s=time.time() - started))
+        if end % p.UPDATE_INTERVAL == 0 and end >= 2 * p.UPDATE_INTERVAL:
+            history = lab.running_accuracy(counts, labels[order[:end]], p.UPDATE_INTERVAL)
+            bar.write(f"running accuracy after {end} images: {100 * history[-1][1]:.2f}% "
+                      f"(assignments from the previous {p.UPDATE_INTERVAL})")
+
     with bar:
         while done < total:
-            # Chunks never straddle an epoch boundary, so resuming repeats them exactly.
-            stop = min(done + chunk_size, (done // n_images + 1) * n_images)
-            chunk = order[done:stop]
-            result = engine.run(images[chunk], weights, theta, chunk_seed(seed, done), done)
-            weights, theta = result.weights, result.theta
-            save_array(_log_path(folder, done), result.counts.astype(np.uint16))
-            counts = np.concatenate([counts, result.counts.astype(np.uint16)])
-            done = stop
-            save_checkpoint(folder, weights, theta, dict(
-                n_e=n_e, seed=seed, examples=n_images, chunk_size=chunk_size, done=done,
-                wall_time_s=time.time() - started))
-            bar.update(len(chunk))
-            bar.set_postfix(presentations_per_image=f"{result.presentations.mean():.2f}")
-            if done % p.UPDATE_INTERVAL == 0 and done >= 2 * p.UPDATE_INTERVAL:
-                history = lab.running_accuracy(counts, labels[order[:done]], p.UPDATE_INTERVAL)
-                bar.write(f"running accuracy after {done} images: {100 * history[-1][1]:.2f}% "
-                          f"(assignments from the previous {p.UPDATE_INTERVAL})")
+            # One epoch at a time, so that chunks never straddle an epoch boundary
+            # and a resumed run repeats exactly the chunks of an uninterrupted one.
+            epoch_end = (done // n_images + 1) * n_images
+            result = run_phase(engine, images[order[done:epoch_end]], weights, theta, seed,
+                               first_image=done, on_chunk=save_chunk, progress=bar)
+            weights, theta, done = result.weights, result.theta, epoch_end
     wall = time.time() - started
     metadata = dict(n_e=n_e, seed=seed, examples_per_epoch=n_images, epochs=epochs,
                     images_seen=total, wall_time_s=round(wall, 1), chunk_size=chunk_size,

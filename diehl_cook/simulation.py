@@ -6,7 +6,7 @@ The engine puts the whole protocol inside the Brian 2 model: a one-neuron
 table of images indexed by the protocol's example number, the weights are
 normalized by ``run_regularly`` operations once per cycle, spike counts are
 recorded once per cycle, and a C++ function stops the run after the last image.
-With ``cpp_standalone`` the program is compiled once per phase and size and then
+With ``cpp_standalone`` the program is compiled once per phase and network and then
 run for successive chunks of images (``device.run(run_args=...)``); Python never
 steps through the examples.
 
@@ -24,7 +24,6 @@ from brian2 import (Function, Network, NeuronGroup, StateMonitor, Synapses, Time
                     defaultclock, device, get_device, linked_var, second, set_device, volt,
                     Hz, start_scope)
 from brian2 import seed as brian_seed
-from brian2.core.network import Network as BrianNetwork
 from tqdm.auto import tqdm
 
 from . import parameters as p
@@ -90,7 +89,7 @@ def _stop_function():
     protocol's status is no longer RUNNING, and returns the status."""
     def stop_if_not_running(status):
         if np.any(status != 0):
-            BrianNetwork._globally_stopped = True
+            Network._globally_stopped = True
         return status
 
     function = Function(stop_if_not_running, arg_units=[1], return_unit=1,
@@ -109,10 +108,10 @@ def _stop_function():
     function.implementations.add_implementation(
         "cython",
         """
-        from brian2.core.network import Network as _BrianNetwork
+        from brian2 import Network as _Network
         cdef int stop_if_not_running(int status):
             if status != 0:
-                _BrianNetwork._globally_stopped = True
+                _Network._globally_stopped = True
             return status
         """)
     return function
@@ -229,7 +228,9 @@ class Engine:
         status, example = int(protocol.status[0]), int(protocol.example[0])
         if status == SILENT:
             raise silent_error(first_image + example, self.n_e)
-        assert status == DONE and example == n, (status, example)
+        if status != DONE:      # Ctrl+C: Brian stops the program gracefully
+            raise KeyboardInterrupt(f"run stopped at image {first_image + example}")
+        assert example == n, (example, n)
         result = self._responses(objects, n)
         if self.learning:
             result.weights = np.asarray(objects["model"].input_exc.w[:]).reshape(p.N_INPUT, self.n_e)
