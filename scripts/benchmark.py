@@ -44,7 +44,7 @@ def run():
                         help="images for the slow reference loop (and the engine on the same)")
     parser.add_argument("--engine-images", type=int, default=1000,
                         help="images for the engine's steady-state figure")
-    parser.add_argument("--json", default="benchmark.json", help="where to write the figures")
+    parser.add_argument("--json", default="figures/benchmark.json", help="where to write the figures")
     args = parser.parse_args()
     images, _ = data.load("training", args.mnist_dir, max(args.engine_images,
                                                           args.reference_images + 1))
