@@ -2,6 +2,7 @@ import os
 
 import numpy as np
 import pytest
+from brian2 import BrianLogger
 
 from diehl_cook import data
 from diehl_cook.pipeline import network_delays
@@ -10,6 +11,9 @@ from diehl_cook.network import initial_state
 # One small network for every test that compiles a standalone program, so the
 # suite compiles few programs: N_E neurons, chunks of CHUNK images, seed SEED.
 N_E, CHUNK, SEED = 12, 20, 0
+
+# Structure tests build networks they never run; Brian warns about each object.
+BrianLogger.suppress_name("unused_brian_object")
 
 
 @pytest.fixture(scope="session")
