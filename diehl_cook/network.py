@@ -145,8 +145,8 @@ def input_pairs(n_e):
     return np.repeat(np.arange(p.N_INPUT), n_e), np.tile(np.arange(n_e), p.N_INPUT)
 
 
-def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_traces",
-                  weights=None, delays=None, theta=None):
+def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_traces", *,
+                  weights, delays, theta=None):
     """Build the network with ``n_e`` excitatory and ``n_e`` inhibitory neurons.
 
     Parameters
@@ -162,9 +162,9 @@ def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_trace
         an expression of the image being shown.
     stdp : {"neuron_traces", "synaptic_traces"}
         Two equivalent formulations of the learning rule (see the module code).
-    weights, delays : array (784, n_e), optional
-        Input weights and delays (delays in seconds). Default: the released code's
-        random initial weights and delays drawn from numpy's global generator.
+    weights, delays : array (784, n_e)
+        Input weights and delays (in seconds); ``initial_state`` draws the released
+        code's initial ones.
     theta : array (n_e,), optional
         Adaptive threshold in volts (default: THETA_INIT for every neuron).
     """
@@ -197,10 +197,6 @@ def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_trace
     input_exc = Synapses(input_group, exc, name="input_exc", namespace=namespace, **rule)
     pre, post = input_pairs(n_e)
     input_exc.connect(i=pre, j=post)
-    if weights is None:
-        weights = (np.random.rand(p.N_INPUT, n_e) + p.W_INIT_OFFSET) * p.W_INIT_SCALE
-    if delays is None:
-        delays = np.random.rand(p.N_INPUT, n_e) * float(p.DELAY_INPUT_MAX)
     input_exc.w = np.asarray(weights, dtype=float).ravel()
     input_exc.delay = np.asarray(delays, dtype=float).ravel() * second
     if neuron_traces:

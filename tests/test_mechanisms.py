@@ -181,3 +181,26 @@ def test_refractory_period_limits_firing_to_one_spike_per_5_ms():
     intervals = np.diff(bench.post_times())
     assert len(intervals) > 5 and intervals.min() >= float(p.REFRACTORY_E) - 1e-9
     assert intervals.max() < float(p.REFRACTORY_E) + 2 * float(p.DT)
+
+
+def test_conductances_decay_by_the_released_codes_euler_factor_per_step():
+    """g_e and g_i shrink by (1 - dt/tau) per step, as forward Euler makes them in
+    the released code, whatever integrator v uses."""
+    bench = Bench(learning=False)
+    bench.model.exc.ge[1] = 1.0
+    bench.model.exc.gi[1] = 1.0
+    bench.wait(p.DT)
+    assert float(bench.model.exc.ge[1]) == pytest.approx(1 - float(p.DT / p.TAU_GE), rel=1e-9)
+    assert float(bench.model.exc.gi[1]) == pytest.approx(1 - float(p.DT / p.TAU_GI), rel=1e-9)
+
+
+def test_a_volley_of_inhibition_does_not_make_v_diverge():
+    """30 inhibitory spikes at once (g_i = 510): forward Euler would swing v to
+    about -150 mV then +300 mV; the excitatory v must stay between E_inh and rest."""
+    bench = Bench(learning=False)
+    bench.model.exc.gi[1] = 30 * p.W_INH_EXC
+    for _ in range(10):
+        bench.wait(p.DT)
+        v = float(bench.model.exc.v[1] / mV)
+        assert float(p.E_INH_E / mV) - 1e-9 <= v <= float(p.V_REST_E / mV) + 1e-9
+    assert len(bench.post_times()) == 0
