@@ -30,9 +30,14 @@ def run():
     out = args.out or os.path.join("weights", f"n{args.n_e}")
     images, labels = data.load("training", args.mnist_dir, args.examples)
     start = time.time()
-    network, _ = train(out, images, labels, n_e=args.n_e, epochs=args.epochs, seed=args.seed,
-                       resume=args.resume, chunk_size=args.chunk_size,
-                       build_dir=args.build_dir, progress=not args.no_progress)
+    try:
+        network, _ = train(out, images, labels, n_e=args.n_e, epochs=args.epochs,
+                           seed=args.seed, resume=args.resume, chunk_size=args.chunk_size,
+                           build_dir=args.build_dir, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"\nthe finished chunks are saved in {out}; continue with the same command "
+              f"and --resume", file=sys.stderr)
+        raise
     history = network.metadata["running_accuracy"]
     estimate = f"; last running accuracy {100 * history[-1][1]:.2f}%" if history else ""
     print(f"trained N_e={args.n_e} on {network.metadata['images_seen']} images in "
