@@ -76,7 +76,10 @@ INPUT_RATE_DIVISOR = 8.0        # code: rate = pixel / 8 * intensity (Hz)
 INTENSITY_START = 2             # code: so the maximum rate is 255 / 4 = 63.75 Hz
 INTENSITY_STEP = 1              # code: intensity increment on a retry
 MIN_SPIKES = 5                  # code: fewer excitatory spikes than this -> retry
-MAX_PRESENTATIONS = 20          # ours: an image shown this often without MIN_SPIKES is an error
+# ours: an image shown this often without MIN_SPIKES is an error (the released code
+# loops for ever). At the last try the intensity is 65: pixels of 255 fire at about
+# 2 kHz, i.e. at every 0.5 ms step, so the strongest inputs can rise no further.
+MAX_PRESENTATIONS = 64
 WEIGHT_SUM = 78.0               # paper/code: each neuron's input weights are scaled to sum to this
 UPDATE_INTERVAL = 10000         # code: running accuracy estimate every 10,000 training examples
 N_CLASSES = 10                  # MNIST digits

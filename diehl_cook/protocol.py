@@ -29,13 +29,24 @@ class SilentNetworkError(RuntimeError):
     """An image evoked fewer than MIN_SPIKES spikes in MAX_PRESENTATIONS presentations."""
 
 
-def silent_error(image_index, n_e):
+def silent_error(image_index, theta):
+    """The error for a silent network; ``theta`` (volts) explains the common cause."""
+    theta = np.asarray(theta)
+    lowest = float(p.V_THRESH_E - p.THETA_OFFSET) + theta.min()
+    reason = ""
+    if lowest >= float(p.E_EXC_E):
+        reason = (f" Every neuron's threshold is at or above the excitatory reversal "
+                  f"potential ({1000 * lowest:.1f} mV >= {1000 * float(p.E_EXC_E):.0f} mV: theta "
+                  f"grew past {1000 * float(p.E_EXC_E - p.V_THRESH_E + p.THETA_OFFSET):.0f} mV), "
+                  f"so no input can make them fire; small networks trained on many images "
+                  f"end like this because each neuron fires, and raises its theta, so often.")
     return SilentNetworkError(
         f"image {image_index} evoked fewer than {p.MIN_SPIKES} excitatory spikes in "
         f"{p.MAX_PRESENTATIONS} presentations (intensity raised from {p.INTENSITY_START} to "
         f"{p.INTENSITY_START + (p.MAX_PRESENTATIONS - 1) * p.INTENSITY_STEP}); the network of "
-        f"{n_e} neurons does not respond. Check the weights (all zero?), theta (too high?) "
-        f"and the image (blank?). The bound is MAX_PRESENTATIONS in diehl_cook/parameters.py.")
+        f"{len(theta)} neurons does not respond.{reason} Check the weights (all zero?), "
+        f"theta (too high?) and the image (blank?). The bound is MAX_PRESENTATIONS in "
+        f"diehl_cook/parameters.py.")
 
 
 def input_rates(images):

@@ -227,7 +227,7 @@ class Engine:
         protocol = objects["protocol"]
         status, example = int(protocol.status[0]), int(protocol.example[0])
         if status == SILENT:
-            raise silent_error(first_image + example, self.n_e)
+            raise silent_error(first_image + example, objects["model"].exc.theta[:] / volt)
         if status != DONE:      # Ctrl+C: Brian stops the program gracefully
             raise KeyboardInterrupt(f"run stopped at image {first_image + example}")
         assert example == n, (example, n)
@@ -381,7 +381,7 @@ def run_reference(n_e, learning, images, weights, delays, theta, seed, stdp="neu
             if accepted:
                 break
             if next_shown > p.MAX_PRESENTATIONS:
-                raise silent_error(index, n_e)
+                raise silent_error(index, model.exc.theta[:] / volt)
             shown = next_shown
         counts.append(response)
         presentations.append(shown)

@@ -81,7 +81,7 @@ def test_faint_image_is_shown_again_with_higher_intensity(engine, train_set, sma
 def test_silent_network_stops_with_a_clear_error(engine, small_network):
     weights, delays, theta = small_network
     blank = np.zeros((2, 28, 28), np.uint8)
-    with pytest.raises(SilentNetworkError, match=r"image 4 evoked fewer than 5.*20 presentations"):
+    with pytest.raises(SilentNetworkError, match=r"image 4 evoked fewer than 5.*64 presentations"):
         engine.run(blank, weights, theta, seed=1, first_image=4)
     with pytest.raises(SilentNetworkError, match="image 0"):
         run_reference(N_E, True, blank, weights, delays, theta, seed=1)
