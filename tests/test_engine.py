@@ -129,3 +129,12 @@ def test_parallel_frozen_run_equals_one_job(train_set, small_network, build_dir)
     assert one.counts.sum() > 0
     assert np.array_equal(one.counts, two.counts)
     assert np.array_equal(one.log, two.log)
+
+
+def test_engine_in_runtime_mode_matches_the_reference_loop(reference, train_set, small_network):
+    """The same in-model protocol without compilation (for debugging)."""
+    weights, delays, theta = small_network
+    runtime = Engine(N_E, True, delays, chunk_size=CHUNK, standalone=False)
+    result = runtime.run(train_set[0][:IMAGES], weights, theta, seed=7)
+    assert np.array_equal(result.counts, reference.counts)
+    assert np.array_equal(result.log, reference.log)
