@@ -251,6 +251,13 @@ class Engine:
                     model.input_exc.w: np.asarray(weights, dtype=float).ravel(),
                     model.exc.theta: np.asarray(theta, dtype=float) * volt}
         device.run(directory=self.directory, with_output=False, run_args=run_args)
+        # The run's inputs were written to files named by their content; delete them,
+        # or a 60,000-image epoch leaves half a gigabyte behind.
+        for name in device.run_args_arrays:
+            for suffix in ("", ".lock"):
+                path = os.path.join(self.directory, "static_arrays", name + suffix)
+                if os.path.exists(path):
+                    os.remove(path)
         # Brian remembers the shape of a monitor's 2-D record from the previous run;
         # let it take the new one from the file.
         for monitor in (o["counts"], o["cycles"]):
