@@ -12,7 +12,7 @@ protocol) is added by ``diehl_cook.simulation``. All constants come from
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Hz, NeuronGroup, Synapses, second, volt
+from brian2 import NeuronGroup, Synapses, second, volt
 
 from . import parameters as p
 

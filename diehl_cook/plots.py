@@ -5,7 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from brian2 import Hz, Network, SpikeMonitor, mV, second  # noqa: E402
+from brian2 import Hz, Network, SpikeMonitor, second  # noqa: E402
 
 from . import parameters as p  # noqa: E402
 from .network import build_network  # noqa: E402

@@ -187,7 +187,6 @@ class Engine:
         return dict(model=model, protocol=protocol, counts=counts, cycles=cycles,
                     network=network, image_rates=image_rates)
 
-
     def _max_duration(self, n_images):
         return (n_images * p.MAX_PRESENTATIONS + 1) * CYCLE_TIME
 
@@ -213,7 +212,8 @@ class Engine:
     def run(self, images, weights, theta, seed, first_image=0):
         """Present ``images`` (array (n, 28, 28) or (n, 784), n <= chunk_size).
 
-        ``weights`` is (784, n_e), ``theta`` (n_e,) in volts. ``first_image`` only labels errors. Returns a ``PhaseResult``."""
+        ``weights`` is (784, n_e), ``theta`` (n_e,) in volts. ``first_image`` only
+        labels errors. Returns a ``PhaseResult``."""
         n = len(images)
         if not 0 < n <= self.chunk_size:
             raise ValueError(f"a run takes 1 to {self.chunk_size} images, got {n}")

@@ -4,7 +4,6 @@ its accuracy.
 Example:  python scripts/evaluate.py            (the shipped 400-neuron network)
           python scripts/evaluate.py --weights weights/n100 --json result.json
 """
-import json
 import os
 import sys
 
