@@ -9,7 +9,7 @@ which inhibits every excitatory neuron except k (lateral inhibition).
 protocol) is added by ``diehl_cook.simulation``. All constants come from
 ``diehl_cook.parameters``.
 """
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from brian2 import NeuronGroup, Synapses, second, volt
@@ -122,6 +122,32 @@ def model_namespace():
     )
 
 
+@dataclass(frozen=True)
+class Mechanisms:
+    """Which of the model's three competition mechanisms are on. The model is all
+    three; switching one off is an ablation (docs/tutorial.md shows what each is for).
+
+    lateral_inhibition : inhibitory neuron k inhibits every other excitatory neuron
+        (off: the inh -> exc weight is 0).
+    adaptive_threshold : theta grows by THETA_PLUS at each spike while learning
+        (off: theta stays at its initial value).
+    normalization : each neuron's input weights are scaled to sum to WEIGHT_SUM
+        before every presentation (off: not scaled; applies to the engine).
+    """
+    lateral_inhibition: bool = True
+    adaptive_threshold: bool = True
+    normalization: bool = True
+
+    @property
+    def name(self):
+        """"full" or e.g. "no_normalization" (used in build-directory names)."""
+        off = [mechanism for mechanism, on in asdict(self).items() if not on]
+        return "-".join("no_" + mechanism for mechanism in off) or "full"
+
+
+FULL_MODEL = Mechanisms()
+
+
 @dataclass
 class Model:
     """The groups and synapses of one network, by name."""
@@ -146,7 +172,7 @@ def input_pairs(n_e):
 
 
 def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_traces", *,
-                  weights, delays, theta=None):
+                  weights, delays, theta=None, mechanisms=FULL_MODEL):
     """Build the network with ``n_e`` excitatory and ``n_e`` inhibitory neurons.
 
     Parameters
@@ -167,16 +193,21 @@ def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_trace
         code's initial ones.
     theta : array (n_e,), optional
         Adaptive threshold in volts (default: THETA_INIT for every neuron).
+    mechanisms : Mechanisms
+        The full model (default), or one with mechanisms switched off.
     """
     if n_e < 2:
         raise ValueError(f"n_e must be at least 2 (got {n_e}): lateral inhibition needs a rival.")
     namespace = model_namespace()
+    if not mechanisms.lateral_inhibition:
+        namespace["w_inh_exc"] = 0
     input_group = NeuronGroup(p.N_INPUT, input_equations, threshold="rate > 0*Hz and rand() < rate * dt",
                               name="input", namespace=namespace)
 
     neuron_traces = learning and stdp == "neuron_traces"
-    exc_model = EXC_EQUATIONS + (THETA_LEARNING if learning else THETA_FROZEN)
-    exc_reset = EXC_RESET_LEARNING if learning else EXC_RESET_FROZEN
+    adaptive = learning and mechanisms.adaptive_threshold
+    exc_model = EXC_EQUATIONS + (THETA_LEARNING if adaptive else THETA_FROZEN)
+    exc_reset = EXC_RESET_LEARNING if adaptive else EXC_RESET_FROZEN
     if neuron_traces:
         exc_model += POST_TRACES
         exc_reset += POST_TRACES_RESET

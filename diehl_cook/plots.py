@@ -8,19 +8,26 @@ import numpy as np  # noqa: E402
 from brian2 import Hz, Network, SpikeMonitor, second  # noqa: E402
 
 from . import parameters as p  # noqa: E402
-from .network import build_network  # noqa: E402
+from .network import FULL_MODEL, build_network  # noqa: E402
 from .protocol import input_rates  # noqa: E402
 from .simulation import use_runtime  # noqa: E402
 
 
-def receptive_fields(weights, path):
-    """Input weights of every excitatory neuron as a grid of 28 x 28 tiles."""
+def field_grid(weights):
+    """The input weights of every neuron as one image: a grid of 28 x 28 tiles."""
     n_e = weights.shape[1]
     side = int(np.ceil(np.sqrt(n_e)))
     grid = np.zeros((side * 28, side * 28))
     for k in range(n_e):
         row, col = divmod(k, side)
         grid[row * 28:(row + 1) * 28, col * 28:(col + 1) * 28] = weights[:, k].reshape(28, 28)
+    return grid
+
+
+def receptive_fields(weights, path):
+    """Input weights of every excitatory neuron as a grid of 28 x 28 tiles."""
+    n_e = weights.shape[1]
+    grid = field_grid(weights)
     fig, ax = plt.subplots(figsize=(8, 8))
     image = ax.imshow(grid, cmap="hot_r", vmin=0, vmax=weights.max(), interpolation="nearest")
     ax.set_xticks([]), ax.set_yticks([])
@@ -74,11 +81,13 @@ def confusion(matrix, path, title):
     plt.close(fig)
 
 
-def presentation_raster(weights, theta, delays, image, path, seed=0):
+def presentation_raster(weights, theta, delays, image, path, seed=0, mechanisms=FULL_MODEL,
+                        title="One presentation"):
     """Input, excitatory and inhibitory spikes while the frozen network sees one image."""
     use_runtime()
     from brian2 import seed as brian_seed
-    model = build_network(weights.shape[1], False, weights=weights, delays=delays, theta=theta)
+    model = build_network(weights.shape[1], False, weights=weights, delays=delays, theta=theta,
+                          mechanisms=mechanisms)
     monitors = [SpikeMonitor(g) for g in (model.input, model.exc, model.inh)]
     net = Network(model.objects, *monitors)
     brian_seed(seed)
@@ -95,9 +104,58 @@ def presentation_raster(weights, theta, delays, image, path, seed=0):
         ax.axvspan(float(p.PRESENTATION_TIME) * 1000, float(p.PRESENTATION_TIME + p.REST_TIME) * 1000,
                    color="0.9")
     counts = np.bincount(monitors[1].i, minlength=model.n_e)
-    axes[0].set_title(f"One presentation: {len(monitors[0].t)} input spikes, "
+    axes[0].set_title(f"{title}: {len(monitors[0].t)} input spikes, "
                       f"{counts.sum()} excitatory spikes from {np.sum(counts > 0)} neurons")
     axes[2].set_xlabel("time (ms); grey: rest")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return counts
+
+
+def ablation_fields(results, path):
+    """Receptive fields of the ablation variants side by side, with their accuracy."""
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.6))
+    for ax, result in zip(np.atleast_1d(axes), results):
+        weights = np.asarray(result["weights"])
+        ax.imshow(field_grid(weights), cmap="hot_r", vmin=0, vmax=weights.max(),
+                  interpolation="nearest")
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(f"{result['mechanisms']}\ntest accuracy {100 * result['accuracy']:.1f}%",
+                     fontsize=10)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def stdp_window(window, example, path):
+    """The learning rule measured from the synapse model: traces over one
+    post-pre-post triplet (left) and weight change against t_post - t_pre (right)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for name in ("pre", "post1", "post2"):
+        left.plot(example["t_ms"], example[name], label=name)
+    for kind in ("pre", "post"):
+        for t in example[f"{kind}_spikes"]:
+            left.axvline(t, color="grey", ls=":", lw=1)
+            left.text(t, 1.04, kind, ha="center", fontsize=8)
+    left.set_ylim(0, 1.12)
+    left.set_xlabel("time (ms)")
+    left.set_ylabel("trace")
+    twin = left.twinx()
+    twin.plot(example["t_ms"], example["w"], color="k", lw=1.5, label="w")
+    twin.set_ylabel("w (black)")
+    left.legend(loc="center right", fontsize=8)
+    left.set_title(f"Traces of one synapse over post-pre-post: w changes by {example['change']:+.4f}",
+                   fontsize=9)
+    dt = window["dt_ms"]
+    right.plot(dt, window["after_post"], "o-", ms=3,
+               label=f"post spike {window['previous_post_ms']:g} ms before the pair")
+    right.plot(dt, window["isolated"], "s-", ms=3, label="isolated pair")
+    right.axhline(0, color="grey", lw=0.8)
+    right.axvline(0, color="grey", lw=0.8)
+    right.set_yscale("symlog", linthresh=1e-4)
+    right.set_xlabel("t_post - t_pre (ms)")
+    right.set_ylabel("weight change (symlog scale)")
+    right.set_title("STDP window measured from the model", fontsize=9)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

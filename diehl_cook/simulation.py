@@ -27,7 +27,7 @@ from brian2 import seed as brian_seed
 from tqdm.auto import tqdm
 
 from . import parameters as p
-from .network import build_network, normalize_weights
+from .network import FULL_MODEL, build_network, normalize_weights
 from .protocol import (CYCLE_STEPS, CYCLE_TIME, DONE, PRESENTATION_STEPS, PROTOCOL_CODE,
                        PROTOCOL_EQUATIONS, SILENT, input_rates, next_cycle,
                        protocol_namespace, silent_error)
@@ -127,19 +127,22 @@ class Engine:
     to ``chunk_size`` images. Compiled programs are kept and reused by later
     processes. Only one standalone engine can be active in a process.
     ``standalone=False`` runs the same model in Brian's runtime mode (no compilation,
-    slower), rebuilding it for every call.
+    slower), rebuilding it for every call. ``mechanisms`` switches parts of the
+    model off (``network.Mechanisms``; the tutorial's ablations).
     """
 
     def __init__(self, n_e, learning, delays, chunk_size=DEFAULT_CHUNK, standalone=True,
-                 build_dir=None, stdp="neuron_traces", job=0):
+                 build_dir=None, stdp="neuron_traces", job=0, mechanisms=FULL_MODEL):
         self.n_e, self.learning, self.chunk_size = n_e, learning, chunk_size
         self.delays = np.asarray(delays, dtype=float)
-        self.standalone, self.stdp = standalone, stdp
+        self.standalone, self.stdp, self.mechanisms = standalone, stdp, mechanisms
         if standalone:
             phase = "learning" if learning else "frozen"
             tag = hashlib.sha1(self.delays.tobytes()).hexdigest()[:10]
-            self.directory = os.path.join(build_dir or default_build_dir(),
-                                          f"{phase}-n{n_e}-chunk{chunk_size}-{stdp}-{tag}-job{job}")
+            model = "" if mechanisms == FULL_MODEL else f"-{mechanisms.name}"
+            self.directory = os.path.join(
+                build_dir or default_build_dir(),
+                f"{phase}-n{n_e}-chunk{chunk_size}-{stdp}{model}-{tag}-job{job}")
             self._build_standalone()
 
     # -- building ------------------------------------------------------------
@@ -148,7 +151,8 @@ class Engine:
         start_scope()
         defaultclock.dt = p.DT
         model = build_network(self.n_e, self.learning, ENGINE_INPUT_EQUATIONS, self.stdp,
-                              weights=weights, delays=self.delays, theta=theta)
+                              weights=weights, delays=self.delays, theta=theta,
+                              mechanisms=self.mechanisms)
         model.input.namespace.update(image_rates=image_rates, cycle_steps=CYCLE_STEPS,
                                      presentation_steps=PRESENTATION_STEPS)
         protocol = NeuronGroup(1, PROTOCOL_EQUATIONS, name="protocol",
@@ -168,7 +172,7 @@ class Engine:
         model.exc.run_regularly("count = 0", dt=CYCLE_TIME, when="start", order=2,
                                 name="count_reset")
         extra = [protocol, spike_counter]
-        if self.learning:
+        if self.learning and self.mechanisms.normalization:
             # Before every presentation: scale each neuron's input weights to sum to
             # WEIGHT_SUM. The column sums are computed here, once per cycle, rather
             # than by a summed variable, which Brian would update at every time step.
@@ -314,8 +318,9 @@ def run_phase(engine, images, weights, theta, seed, first_image=0,
 def _frozen_worker(args):
     """One job of ``present_frozen``: its own process, engine and build directory."""
     (n_e, chunk_size, build_dir, job, images, first_image, weights, delays, theta, seed,
-     queue) = args
-    engine = Engine(n_e, False, delays, chunk_size=chunk_size, build_dir=build_dir, job=job)
+     mechanisms, queue) = args
+    engine = Engine(n_e, False, delays, chunk_size=chunk_size, build_dir=build_dir, job=job,
+                    mechanisms=mechanisms)
     parts, starts = [], list(range(0, len(images), chunk_size))
     for start in starts:
         part = images[start:start + chunk_size]
@@ -326,7 +331,8 @@ def _frozen_worker(args):
 
 
 def present_frozen(n_e, images, weights, delays, theta, seed, jobs=None,
-                   chunk_size=DEFAULT_CHUNK, build_dir=None, progress=True, desc="images"):
+                   chunk_size=DEFAULT_CHUNK, build_dir=None, progress=True, desc="images",
+                   mechanisms=FULL_MODEL):
     """Show ``images`` to the frozen network and return the responses.
 
     Without plasticity the images are independent, so whole chunks are spread over
@@ -337,7 +343,8 @@ def present_frozen(n_e, images, weights, delays, theta, seed, jobs=None,
                dynamic_ncols=True)
     with bar:
         if jobs == 1:
-            engine = Engine(n_e, False, delays, chunk_size=chunk_size, build_dir=build_dir)
+            engine = Engine(n_e, False, delays, chunk_size=chunk_size, build_dir=build_dir,
+                            mechanisms=mechanisms)
             return run_phase(engine, images, weights, theta, seed, progress=bar)
         n_chunks = -(-len(images) // chunk_size)
         bounds = [(k * n_chunks // jobs) * chunk_size for k in range(jobs + 1)]
@@ -345,7 +352,7 @@ def present_frozen(n_e, images, weights, delays, theta, seed, jobs=None,
         with context.Manager() as manager, context.Pool(jobs) as pool:
             queue = manager.Queue()
             tasks = [(n_e, chunk_size, build_dir, job, images[a:b], a, weights, delays,
-                      theta, seed, queue) for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+                      theta, seed, mechanisms, queue) for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
             pending = pool.map_async(_frozen_worker, tasks)
             done = 0
             while done < len(images):
