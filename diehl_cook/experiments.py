@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from . import labels as lab
 from . import parameters as p
 from .network import STDP_TRACES, initial_state, model_namespace
+from .protocol import SilentNetworkError
 from .simulation import Engine, present_frozen, run_phase, use_runtime
 
 W_START = 0.5   # far from the bounds 0 and 1, so no change is clipped
@@ -90,29 +91,49 @@ def ablation(mechanisms, n_e, train, labelling, test, seed=0, jobs=None, build_d
              progress=True):
     """Train on ``train`` = (images, labels), assign classes on ``labelling``, test
     on ``test``, with the given ``network.Mechanisms``. Same seed, same initial
-    weights and delays for every variant. Returns weights, theta and scores."""
+    weights and delays for every variant. Returns weights, theta and scores.
+
+    A variant may fall silent (``SilentNetworkError``): that is one of the things
+    an ablation can show. Training then stops and the network of the last complete
+    chunk is labelled and tested; ``fell_silent`` gives the error message. If the
+    frozen network is silent too, the accuracy is None.
+    """
     weights, delays = initial_state(n_e, np.random.default_rng(seed))
     theta = np.full(n_e, float(p.THETA_INIT))
     engine = Engine(n_e, True, delays, build_dir=build_dir, mechanisms=mechanisms)
+    last_chunk = dict(end=0, weights=weights, theta=theta)
+
+    def keep(end, result):
+        last_chunk.update(end=end, weights=result.weights, theta=result.theta)
+
+    outcome = dict(mechanisms=mechanisms.name, fell_silent=None)
     with tqdm(total=len(train[0]), desc=f"{mechanisms.name}: training", unit="img",
               disable=not progress, dynamic_ncols=True) as bar:
-        trained = run_phase(engine, train[0], weights, theta, seed, progress=bar)
+        try:
+            run_phase(engine, train[0], weights, theta, seed, on_chunk=keep, progress=bar)
+        except SilentNetworkError as error:
+            outcome["fell_silent"] = str(error)
+    weights, theta = last_chunk["weights"], last_chunk["theta"]
+    outcome.update(weights=weights, theta=theta, trained_images=last_chunk["end"],
+                   theta_mean_mV=float(np.mean(theta) * 1000), accuracy=None)
 
     def respond(images, phase_seed, desc):
-        return present_frozen(n_e, images, trained.weights, delays, trained.theta, phase_seed,
+        return present_frozen(n_e, images, weights, delays, theta, phase_seed,
                               jobs=jobs, build_dir=build_dir, progress=progress,
                               desc=f"{mechanisms.name}: {desc}", mechanisms=mechanisms)
 
-    labelled = respond(labelling[0], seed + 1, "labelling")
+    try:
+        labelled = respond(labelling[0], seed + 1, "labelling")
+        tested = respond(test[0], seed + 2, "testing")
+    except SilentNetworkError as error:
+        outcome["frozen_silent"] = str(error)
+        return outcome
     assignments = lab.assign_labels(labelled.counts, labelling[1])
-    tested = respond(test[0], seed + 2, "testing")
-    scores = lab.evaluate(tested.counts, test[1], assignments)
-    return dict(
-        mechanisms=mechanisms.name, weights=trained.weights, theta=trained.theta,
-        accuracy=scores["accuracy"],
+    outcome.update(
+        accuracy=lab.evaluate(tested.counts, test[1], assignments)["accuracy"],
         assigned_classes=int(len(set(assignments[assignments >= 0].tolist()))),
         silent_neurons=int(np.sum(labelled.counts.sum(axis=0) == 0)),
         spikes_per_image=float(tested.counts.sum(axis=1).mean()),
         active_neurons_per_image=float((tested.counts > 0).sum(axis=1).mean()),
-        train_presentations_per_image=float(trained.presentations.mean()),
-        theta_mean_mV=float(np.mean(trained.theta) * 1000))
+        test_presentations_per_image=float(tested.presentations.mean()))
+    return outcome

@@ -120,8 +120,11 @@ def ablation_fields(results, path):
         ax.imshow(field_grid(weights), cmap="hot_r", vmin=0, vmax=weights.max(),
                   interpolation="nearest")
         ax.set_xticks([]), ax.set_yticks([])
-        ax.set_title(f"{result['mechanisms']}\ntest accuracy {100 * result['accuracy']:.1f}%",
-                     fontsize=10)
+        accuracy = ("silent at test time" if result["accuracy"] is None
+                    else f"test accuracy {100 * result['accuracy']:.1f}%")
+        silent = (f", fell silent after {result['trained_images']} images"
+                  if result.get("fell_silent") else "")
+        ax.set_title(f"{result['mechanisms']}\n{accuracy}{silent}", fontsize=10)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
@@ -143,7 +146,8 @@ def stdp_window(window, example, path):
     twin.plot(example["t_ms"], example["w"], color="k", lw=1.5, label="w")
     twin.set_ylabel("w (black)")
     left.legend(loc="center right", fontsize=8)
-    left.set_title(f"Traces of one synapse over post-pre-post: w changes by {example['change']:+.4f}",
+    left.set_title(f"Traces of one synapse over post, pre, post: w changes by "
+                   f"{example['change']:+.4f}",
                    fontsize=9)
     dt = window["dt_ms"]
     right.plot(dt, window["after_post"], "o-", ms=3,

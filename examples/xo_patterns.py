@@ -57,7 +57,7 @@ DT = 0.5 * ms              # the step Izhikevich (2003) used for v
 IZHIKEVICH = dict(a=0.02, b=0.2, c=-65 * mV, d=8 * mV, v_peak=30 * mV)
 N_INPUT, N_HIDDEN, N_OUTPUT = SIDE * SIDE, 5, 2
 TAU_SYN = 5 * ms           # decay of the excitatory synaptic current
-TAU_INH = 20 * ms          # decay of the inhibitory current: outlasts the winner's interspike interval
+TAU_INH = 20 * ms          # decay of the inhibitory current: outlasts a winner's interspike interval
 W_INHIBITION = 20 * mV     # every neuron of a layer inhibits all the others of its layer
 
 # --- STDP -----------------------------------------------------------------------
@@ -135,9 +135,9 @@ def build_network(stimulus, teacher, w_hidden, w_output, learning):
     `w_hidden` (25, 5) and `w_output` (5, 2) are the initial weights in volt.
     Without `learning` the synapses only deliver spikes (no STDP).
     """
-    namespace = dict(IZHIKEVICH, tau_syn=TAU_SYN, tau_inh=TAU_INH, stimulus=stimulus, teacher=teacher,
-                     tau_pre_trace=TAU_PRE, tau_post_trace=TAU_POST, nu_pre=NU_PRE, nu_post=NU_POST,
-                     x_target=X_TARGET, w_inhibition=W_INHIBITION)
+    namespace = dict(IZHIKEVICH, tau_syn=TAU_SYN, tau_inh=TAU_INH, w_inhibition=W_INHIBITION,
+                     tau_pre_trace=TAU_PRE, tau_post_trace=TAU_POST, nu_pre=NU_PRE,
+                     nu_post=NU_POST, x_target=X_TARGET, stimulus=stimulus, teacher=teacher)
     inputs = PoissonGroup(N_INPUT, rates="stimulus(t, i)", name="input", namespace=namespace)
 
     def izhikevich_group(n, external_current, name):
@@ -382,9 +382,11 @@ def parse_args(argv=None):
                         help="pixel flip probabilities p to test")
     parser.add_argument("--seed", type=int, default=0, help="seed of patterns, weights and spikes")
     parser.add_argument("--figures", default="figures",
-                        help="folder for xo_accuracy.png, xo_weights.png, xo_raster.png, xo_results.json")
+                        help="folder for xo_accuracy.png, xo_weights.png, xo_raster.png "
+                             "and xo_results.json")
     parser.add_argument("--target", choices=["auto", "cython", "numpy"], default="auto",
-                        help="Brian code generation target (numpy needs no compiler but is ~5x slower)")
+                        help="Brian code generation target (numpy needs no compiler but "
+                             "is 2 to 4 times slower)")
     args = parser.parse_args(argv)
     for p in [args.train_noise, *args.noise]:
         if not 0 <= p <= 1:

@@ -4,7 +4,7 @@ Parts (default: all):
   stdp        the STDP window measured from the synapse model (seconds)
   inhibition  one presentation to a trained network with lateral inhibition on and off
   ablations   full model vs no lateral inhibition vs no adaptive threshold vs no weight
-              normalization: train, label and test N_e neurons (about 20 minutes on 2 cores
+              normalization: train, label and test N_e neurons (about 13 minutes on 2 cores
               with the defaults)
 
 Example:  python scripts/tutorial.py ablations --n-e 100 --train 5000
@@ -66,15 +66,26 @@ def ablations_part(args):
             (train[0][:args.label], train[1][:args.label]), test, seed=args.seed,
             jobs=args.jobs, build_dir=args.build_dir, progress=not args.no_progress)
         result["wall_time_s"] = round(time.time() - started, 1)
-        print(f"{result['mechanisms']}: test accuracy {100 * result['accuracy']:.2f}%, "
-              f"{result['spikes_per_image']:.1f} spikes from {result['active_neurons_per_image']:.1f} "
-              f"neurons per test image, {result['wall_time_s']:.0f} s")
+        print(summary(result))
         results.append(result)
     plots.ablation_fields(results, figure(args, "ablations"))
     settings = dict(n_e=args.n_e, train=args.train, label=args.label, test=args.test,
                     seed=args.seed)
     return dict(settings=settings, variants=[
         {k: v for k, v in r.items() if k not in ("weights", "theta")} for r in results])
+
+
+def summary(result):
+    """One line per ablation variant."""
+    line = f"{result['mechanisms']}: "
+    if result["fell_silent"]:
+        line += f"fell silent during training, kept its first {result['trained_images']} images; "
+    if result["accuracy"] is None:
+        line += "silent at test time too, no accuracy"
+    else:
+        line += (f"test accuracy {100 * result['accuracy']:.2f}%, {result['spikes_per_image']:.1f} "
+                 f"spikes from {result['active_neurons_per_image']:.1f} neurons per test image")
+    return line + f" ({result['wall_time_s']:.0f} s)"
 
 
 def figure(args, name):
@@ -98,7 +109,8 @@ def run():
     args = parser.parse_args()
     unknown = set(args.parts) - set(PARTS)
     if unknown:
-        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; choose among {', '.join(PARTS)}")
+        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; "
+                     f"choose among {', '.join(PARTS)}")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "tutorial_results.json")
     results = {}

@@ -90,7 +90,8 @@ def test_measured_stdp_window_is_the_rule_in_closed_form(numpy_target):
     assert np.all(window["isolated"][2:] == 0)
     # With a post spike 20 ms before: w += nu_post * pre * post2, minus the small
     # depression of the pre spike that follows that earlier post spike (for dt < 20).
-    potentiation = p.NU_POST * np.exp(-dt[2:] / float(p.TAU_PRE / ms)) * np.exp(-20 / float(p.TAU_POST2 / ms))
+    post2 = np.exp(-20 / float(p.TAU_POST2 / ms))
+    potentiation = p.NU_POST * np.exp(-dt[2:] / float(p.TAU_PRE / ms)) * post2
     after_earlier_post = np.array([-p.NU_PRE * np.exp(-(20 - 10) / float(p.TAU_POST1 / ms)), 0])
     assert np.allclose(window["after_post"][2:], potentiation + after_earlier_post, rtol=1e-6)
 
