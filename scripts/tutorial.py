@@ -52,7 +52,13 @@ def inhibition_part(args):
         result[name] = dict(spikes=int(counts.sum()), active_neurons=int(np.sum(counts > 0)))
         print(f"inhibition {name}: {counts.sum()} excitatory spikes from "
               f"{np.sum(counts > 0)} of {network.n_e} neurons (test image 0, a {labels[0]})")
-    return dict(weights=args.weights, image=0, **result)
+    # The drive of question 7: how many pixels of an image are on at all.
+    train_images, _ = data.load("training", args.mnist_dir, 10000)
+    nonzero = (train_images.reshape(len(train_images), -1) > 0).sum(axis=1)
+    print(f"non-zero pixels per training image (first 10,000): mean {nonzero.mean():.1f}, "
+          f"sd {nonzero.std():.1f}")
+    return dict(weights=args.weights, image=0, **result,
+                nonzero_pixels_mean=float(nonzero.mean()), nonzero_pixels_sd=float(nonzero.std()))
 
 
 def ablations_part(args):
