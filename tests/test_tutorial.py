@@ -9,7 +9,7 @@ import pytest
 from brian2 import Hz, Network, SpikeMonitor, mV, ms, prefs, volt
 
 from diehl_cook import parameters as p
-from diehl_cook.experiments import stdp_window
+from diehl_cook.experiments import ablation, stdp_window
 from diehl_cook.network import FULL_MODEL, Mechanisms, build_network, initial_state
 from diehl_cook.simulation import Engine, use_runtime
 
@@ -107,3 +107,16 @@ def test_tutorial_script_draws_the_stdp_window(tmp_path):
     bad = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "tutorial.py"), "stpd"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown part" in bad.stderr
+
+
+def test_an_ablation_that_falls_silent_is_reported_not_raised(build_dir):
+    """Blank images never evoke 5 spikes: training stops at once, the network of
+    the last complete chunk (here the initial one) is kept, and its silence at
+    test time is reported instead of an accuracy."""
+    blank = np.zeros((3, 28, 28), dtype=np.uint8), np.array([0, 1, 2])
+    outcome = ablation(Mechanisms(lateral_inhibition=False), N_E, blank, blank, blank,
+                       jobs=1, build_dir=build_dir, progress=False)
+    assert "image 0 evoked fewer than 5" in outcome["fell_silent"]
+    assert outcome["trained_images"] == 0 and outcome["accuracy"] is None
+    assert "image 0 evoked fewer than 5" in outcome["frozen_silent"]
+    assert np.array_equal(outcome["weights"], initial_state(N_E, np.random.default_rng(0))[0])
