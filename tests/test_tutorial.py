@@ -114,8 +114,11 @@ def test_an_ablation_that_falls_silent_is_reported_not_raised(build_dir):
     the last complete chunk (here the initial one) is kept, and its silence at
     test time is reported instead of an accuracy."""
     blank = np.zeros((3, 28, 28), dtype=np.uint8), np.array([0, 1, 2])
-    outcome = ablation(Mechanisms(lateral_inhibition=False), N_E, blank, blank, blank,
-                       jobs=1, build_dir=build_dir, progress=False)
+    try:
+        outcome = ablation(Mechanisms(lateral_inhibition=False), N_E, blank, blank, blank,
+                           jobs=1, build_dir=build_dir, progress=False)
+    finally:
+        use_runtime()   # the in-process engine left Brian in standalone mode
     assert "image 0 evoked fewer than 5" in outcome["fell_silent"]
     assert outcome["trained_images"] == 0 and outcome["accuracy"] is None
     assert "image 0 evoked fewer than 5" in outcome["frozen_silent"]

@@ -4,7 +4,8 @@ import sys
 
 import numpy as np
 import pytest
-from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, mV, ms, prefs, second
+from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, mV, ms, prefs,
+                    second, set_device)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import xo_patterns as xo  # noqa: E402
@@ -12,7 +13,9 @@ import xo_patterns as xo  # noqa: E402
 
 @pytest.fixture
 def numpy_target():
-    """Run Brian in runtime mode without compiling (these networks are tiny)."""
+    """Run Brian in runtime mode without compiling (these networks are tiny), even
+    if an earlier test left a standalone device active."""
+    set_device("runtime")
     previous = prefs.codegen.target
     prefs.codegen.target = "numpy"
     yield
