@@ -2,7 +2,7 @@ import os
 
 import numpy as np
 import pytest
-from brian2 import BrianLogger
+from brian2 import BrianLogger, prefs, set_device
 
 from diehl_cook import data
 from diehl_cook.pipeline import network_delays
@@ -41,3 +41,15 @@ def small_network():
     """Initial weights (784, N_E), delays and theta of the shared small network."""
     weights, _ = initial_state(N_E, np.random.default_rng(SEED))
     return weights, network_delays(N_E, SEED), np.full(N_E, 0.02)
+
+
+@pytest.fixture
+def numpy_target():
+    """Brian's runtime mode with the numpy target: tiny networks need no compiling.
+    Runtime mode is set again because an earlier test may have left a standalone
+    engine active in this process."""
+    set_device("runtime")
+    previous = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = previous

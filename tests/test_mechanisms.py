@@ -6,7 +6,7 @@ threshold. Only synapse (input 0 -> exc 0) is non-zero, with no delay.
 """
 import numpy as np
 import pytest
-from brian2 import Hz, Network, SpikeMonitor, mV, ms, prefs, second, volt
+from brian2 import Hz, Network, SpikeMonitor, mV, ms, second, volt
 
 from diehl_cook import parameters as p
 from diehl_cook.network import build_network
@@ -16,13 +16,7 @@ N_E = 3
 W0 = 0.5
 
 
-@pytest.fixture(autouse=True)
-def numpy_target():
-    """These runs are tiny: Brian's numpy target needs no compilation."""
-    previous = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = previous
+pytestmark = pytest.mark.usefixtures("numpy_target")   # tiny runs: no compiling
 
 
 class Bench:

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from brian2 import Hz, Network, SpikeMonitor, mV, ms, prefs, volt
+from brian2 import Hz, Network, SpikeMonitor, mV, ms, volt
 
 from diehl_cook import parameters as p
 from diehl_cook.experiments import ablation, stdp_window
@@ -16,14 +16,6 @@ from diehl_cook.simulation import Engine, use_runtime
 from conftest import N_E
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-
-
-@pytest.fixture
-def numpy_target():
-    previous = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = previous
 
 
 def spike_once(mechanisms, learning):

@@ -3,23 +3,10 @@ import os
 import sys
 
 import numpy as np
-import pytest
-from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, mV, ms, prefs,
-                    second, set_device)
+from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, mV, ms, second
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import xo_patterns as xo  # noqa: E402
-
-
-@pytest.fixture
-def numpy_target():
-    """Run Brian in runtime mode without compiling (these networks are tiny), even
-    if an earlier test left a standalone device active."""
-    set_device("runtime")
-    previous = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = previous
 
 
 def test_templates_are_5x5_and_distinct():
