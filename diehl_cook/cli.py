@@ -1,46 +1,195 @@
-"""Command-line options and error reporting shared by the scripts."""
+"""The ``diehl-cook`` command: one subcommand per task.
+
+Parsing imports nothing heavy, so ``diehl-cook --help`` answers at once; the
+work is done by ``diehl_cook.commands``, imported once the arguments are read.
+Errors a user can fix (``errors.DiehlCookError``) end with a message and exit
+code 2; Ctrl+C with exit code 130; anything else keeps its traceback.
+"""
 import argparse
 import sys
 
-from .data import MnistError
-from .protocol import SilentNetworkError
-from .simulation import DEFAULT_CHUNK
-from .storage import StorageError
-
+# Defaults shown in --help. They mirror parameters.py and settings.py (not
+# imported here, because they import Brian); tests/test_cli.py checks they agree.
+N_E_DEFAULT = 400
+LEARNING_RULES = ("power-law", "exponential", "pre-post", "triplet")
+LEARNING_RULE = "power-law"
+CHUNK_SIZE = 1000
 DEFAULT_WEIGHTS = "weights/n400"
-EXPECTED_ERRORS = (MnistError, StorageError, SilentNetworkError, ValueError)
+MNIST_HELP = "folder with the four MNIST files (default: $MNIST_DIR, else data/mnist)"
+TUTORIAL_PARTS = ("stdp", "inhibition", "ablations")
 
 
-def parser(description):
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--mnist-dir", default=None,
-                        help="folder with the four MNIST files (default: $MNIST_DIR, "
-                             "else data/mnist)")
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
+def _run_options(parser, jobs=True):
+    """Options shared by every command that runs the network."""
+    parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
+    parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE,
                         help="images per run of the compiled program (progress and "
                              "checkpoint granularity)")
     parser.add_argument("--build-dir", default=None,
                         help="where compiled programs are cached (default: "
                              "$DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    if jobs:
+        parser.add_argument("--jobs", type=int, default=None,
+                            help="processes for the frozen network (default: number of cores)")
+
+
+def _train(parser):
+    _run_options(parser, jobs=False)
+    parser.add_argument("--n-e", type=int, default=N_E_DEFAULT, help="excitatory neurons")
+    parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES,
+                        help="learning rule (paper, Section 2.3)")
+    parser.add_argument("--epochs", type=int, default=1, help="passes over the examples")
+    parser.add_argument("--examples", type=int, default=60000,
+                        help="training examples per pass (the first K of the training set)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--out", default=None, help="network folder (default: weights/n<N_E>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted training from its last checkpoint")
+
+
+def _label(parser):
+    _run_options(parser)
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="network folder")
+    parser.add_argument("--examples", type=int, default=60000,
+                        help="training images to label with (the first K)")
+
+
+def _evaluate(parser):
+    _run_options(parser)
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="network folder")
+    parser.add_argument("--examples", type=int, default=10000,
+                        help="test images to classify (the first K)")
+    parser.add_argument("--json", default=None,
+                        help="also write accuracy, confusion matrix and per-class accuracy here")
+
+
+def _plot(parser):
+    parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="network folder")
+    parser.add_argument("--result", default=None, help="JSON written by evaluate --json")
+    parser.add_argument("--out", default="figures", help="folder for the PNG files")
+    parser.add_argument("--raster-image", type=int, default=0, help="test image for the raster")
+
+
+def _compare(parser):
+    parser.add_argument("weights", nargs="+", help="network folders (labelled and evaluated "
+                                                   "with evaluate --json FOLDER/evaluation.json)")
+    parser.add_argument("--figure", default=None, help="write their receptive fields side by side here")
+    parser.add_argument("--json", default=None, help="write the table here")
+
+
+def _benchmark(parser):
+    _run_options(parser, jobs=False)
+    parser.add_argument("--n-e", type=int, default=N_E_DEFAULT, help="excitatory neurons")
+    parser.add_argument("--rules", nargs="+", default=list(LEARNING_RULES),
+                        choices=LEARNING_RULES, help="learning rules to time in the engine")
+    parser.add_argument("--reference-images", type=int, default=20,
+                        help="images for the slow reference loop (and the engine on the same)")
+    parser.add_argument("--engine-images", type=int, default=1000,
+                        help="images for the engine's steady-state figure")
+    parser.add_argument("--json", default="figures/benchmark.json",
+                        help="where to write the figures")
+
+
+def _tutorial(parser):
+    _run_options(parser)
+    parser.add_argument("parts", nargs="*", metavar="PART",
+                        help=f"experiments to run, among {', '.join(TUTORIAL_PARTS)} "
+                             f"(default: all)")
+    parser.add_argument("--n-e", type=int, default=100, help="ablations: excitatory neurons")
+    parser.add_argument("--rule", default="triplet", choices=LEARNING_RULES,
+                        help="ablations: learning rule")
+    parser.add_argument("--train", type=int, default=5000, help="ablations: training images")
+    parser.add_argument("--label", type=int, default=10000,
+                        help="ablations: training images used to assign classes")
+    parser.add_argument("--test", type=int, default=10000, help="ablations: test images")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
+                        help="inhibition: trained network to show")
+    parser.add_argument("--out", default="figures", help="folder for figures and results")
+
+
+def _sweep(parser):
+    _run_options(parser)
+    parser.add_argument("parameter", help="name of a constant in diehl_cook/parameters.py")
+    parser.add_argument("values", nargs="+", type=float, help="values to try")
+    parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES)
+    parser.add_argument("--n-e", type=int, default=100, help="excitatory neurons")
+    parser.add_argument("--train", type=int, default=5000, help="training images")
+    parser.add_argument("--label", type=int, default=10000,
+                        help="training images used to assign classes")
+    parser.add_argument("--test", type=int, default=10000, help="test images")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="write the results here")
+
+
+def _download(parser):
+    parser.add_argument("--mnist-dir", default=None,
+                        help="target folder (default: $MNIST_DIR, else data/mnist)")
+    parser.add_argument("--mirror", default="https://ossci-datasets.s3.amazonaws.com/mnist/",
+                        help="base URL of the files")
+    parser.add_argument("--verify", action="store_true", help="only verify existing files")
+
+
+COMMANDS = {
+    "train": (_train, "train a network on MNIST without labels (STDP) and save it",
+              "python scripts/train.py --n-e 400"),
+    "label": (_label, "assign each neuron a class from the frozen network's responses "
+                      "to the training set (paper, Section 2.6)",
+              "python scripts/assign_labels.py --weights weights/n400"),
+    "evaluate": (_evaluate, "classify the MNIST test images with a labelled network and "
+                            "print its accuracy",
+                 "python scripts/evaluate.py --weights weights/n100 --json result.json"),
+    "plot": (_plot, "draw the figures of a network (receptive fields, theta, training "
+                    "accuracy, confusion matrix, raster)",
+             "python scripts/plot.py --weights weights/n400 --result result.json"),
+    "compare": (_compare, "compare trained networks: a table and their receptive fields "
+                          "side by side",
+                "diehl-cook compare weights/rules/* --figure figures/rules_receptive_fields.png"),
+    "benchmark": (_benchmark, "time the engine (each learning rule) against the plain "
+                              "Python loop on the same images",
+                  "python scripts/benchmark.py --n-e 400"),
+    "tutorial": (_tutorial, "run the experiments of docs/tutorial.md and draw their figures",
+                 "python scripts/tutorial.py ablations --n-e 100 --train 5000"),
+    "sweep": (_sweep, "sweep one constant of parameters.py on a short train/label/test run",
+              "python scripts/sweep.py BETA 1 2 4 8 --rule exponential --n-e 100"),
+    "download": (_download, "download MNIST and check its SHA-256 (or --verify files you have)",
+                 "python scripts/download_mnist.py --mnist-dir data/mnist"),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="diehl-cook", description="Diehl & Cook (2015) in Brian 2: unsupervised "
+                                       "digit recognition with STDP.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (add_arguments, summary, example) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary, description=f"{summary}.",
+                                    epilog=f"example: {example}",
+                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        add_arguments(sub)
     return parser
 
 
-def add_jobs(parser):
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="processes for the frozen network (default: number of cores)")
-
-
-def main(run):
-    """Run ``run()`` and turn the errors a user can fix into a message and exit code 2."""
+def main(argv=None, command=None):
+    """Run ``diehl-cook`` with ``argv`` (default: the command line); ``command``
+    puts a subcommand first (for the scripts in scripts/)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if command is not None:
+        argv = [command] + argv
+    args = build_parser().parse_args(argv)
+    from . import commands            # imports Brian: only once there is work to do
+    from .errors import DiehlCookError
     try:
-        run()
-    except EXPECTED_ERRORS as error:
+        getattr(commands, args.command)(args)
+    except DiehlCookError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        print(f"\ninterrupted{commands.interruption_hint(args)}", file=sys.stderr)
         sys.exit(130)
 
 
+if __name__ == "__main__":
+    main()

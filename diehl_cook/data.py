@@ -13,6 +13,8 @@ import urllib.request
 import numpy as np
 from mnist import MNIST
 
+from .errors import MnistError, SettingsError
+
 DEFAULT_MNIST_DIR = os.path.join("data", "mnist")
 FILES = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -22,10 +24,6 @@ FILES = {
 }   # SHA-256 of the uncompressed files
 MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 SIZES = {"training": 60000, "testing": 10000}
-
-
-class MnistError(RuntimeError):
-    """MNIST files missing, unreadable or corrupt."""
 
 
 def mnist_dir(path=None):
@@ -50,7 +48,7 @@ def load(split, path=None, limit=None):
     """Images (n, 28, 28) uint8 and labels (n,) int64 of ``split`` ("training" or
     "testing"), the first ``limit`` of them if given."""
     if split not in SIZES:
-        raise ValueError(f"split must be 'training' or 'testing', not {split!r}")
+        raise SettingsError(f"split must be 'training' or 'testing', not {split!r}")
     directory = mnist_dir(path)
     gz = _find(directory)
     reader = MNIST(directory, gz=gz, return_type="numpy")
@@ -67,7 +65,8 @@ def load(split, path=None, limit=None):
                          f"{len(labels)} labels; expected {SIZES[split]} of each.")
     if limit is not None:
         if not 0 < limit <= len(images):
-            raise ValueError(f"asked for {limit} {split} images; there are {len(images)}")
+            raise SettingsError(f"asked for {limit} {split} images; there are {len(images)} "
+                                f"(--examples must be from 1 to {len(images)})")
         images, labels = images[:limit], labels[:limit]
     return images, labels
 

@@ -2,20 +2,25 @@
 
 - ``stdp_window``: the weight change of one input synapse as a function of the
   time between a presynaptic and a postsynaptic spike, measured by running the
-  model's own synapse equations (``network.STDP_TRACES``) on imposed spike times.
+  model's own synapse equations (``network.TEXTBOOK_TRIPLET``) on imposed spike times.
+- ``presentation``: the spikes of one presentation, for a raster.
 - ``ablation``: train, label and test a small network with some of its
-  mechanisms switched off (``network.Mechanisms``), with the fast engine.
+  mechanisms switched off (``settings.Mechanisms``), through the pipeline.
 """
-import numpy as np
-from brian2 import (Network, NeuronGroup, SpikeGeneratorGroup, StateMonitor, Synapses,
-                    TimedArray, ms)
-from tqdm.auto import tqdm
+import tempfile
 
-from . import labels as lab
+import numpy as np
+from brian2 import (Hz, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor,
+                    Synapses, TimedArray, ms)
+from brian2 import seed as brian_seed
+
 from . import parameters as p
-from .network import STDP_TRACES, initial_state, model_namespace
-from .protocol import SilentNetworkError
-from .simulation import Engine, present_frozen, run_phase, use_runtime
+from . import pipeline, storage
+from .engine import use_runtime
+from .errors import SilentNetworkError
+from .network import TEXTBOOK_TRIPLET, TrainedNetwork, build_network, model_namespace
+from .protocol import input_rates
+from .settings import FULL_MODEL, RunSettings
 
 W_START = 0.5   # far from the bounds 0 and 1, so no change is clipped
 
@@ -25,7 +30,7 @@ def stdp_pairs(pre_times, post_times, duration, record=None):
 
     ``pre_times[k]`` and ``post_times[k]`` are lists of spike times (in ms) of the
     presynaptic and the postsynaptic neuron of synapse k. The synapse is the
-    model's plastic input synapse (``network.STDP_TRACES``); the postsynaptic
+    model's plastic input synapse (``network.TEXTBOOK_TRIPLET``); the postsynaptic
     neuron only has to spike when told, so it is a group whose threshold reads a
     table of spike times. ``record``: index of a synapse whose traces and weight
     to record (returned as a StateMonitor, else None).
@@ -41,7 +46,7 @@ def stdp_pairs(pre_times, post_times, duration, record=None):
     pre = SpikeGeneratorGroup(n, indices.astype(int), times, name="pre")
     post = NeuronGroup(n, "ge : 1", threshold="post_spike_table(t, i) > 0", reset="", name="post",
                        namespace=dict(post_spike_table=TimedArray(post_table, dt=p.DT)))
-    synapse = Synapses(pre, post, name="synapse", namespace=model_namespace(), **STDP_TRACES)
+    synapse = Synapses(pre, post, name="synapse", namespace=model_namespace(), **TEXTBOOK_TRIPLET)
     synapse.connect(j="i")
     synapse.w = W_START
     objects = [pre, post, synapse]
@@ -87,53 +92,77 @@ def trace_example():
                 pre_spikes=pre[0], post_spikes=post[0], change=float(change[0]))
 
 
-def ablation(mechanisms, n_e, train, labelling, test, seed=0, jobs=None, build_dir=None,
-             progress=True):
-    """Train on ``train`` = (images, labels), assign classes on ``labelling``, test
-    on ``test``, with the given ``network.Mechanisms``. Same seed, same initial
-    weights and delays for every variant. Returns weights, theta and scores.
+def presentation(network, image, mechanisms=FULL_MODEL, seed=0):
+    """Spikes of every population while the frozen ``network`` sees one ``image``
+    (350 ms at the start intensity, then 150 ms of rest), for a raster.
+
+    Returns a dict: for "input", "exc" and "inh", (times in ms, neuron indices);
+    "n_e"; "counts", the spikes of each excitatory neuron."""
+    use_runtime()
+    settings = RunSettings(phase="testing", n_e=network.n_e, mechanisms=mechanisms)
+    model = build_network(settings, network.weights, network.delays, network.theta)
+    groups = dict(input=model.input, exc=model.exc, inh=model.inh)
+    monitors = {name: SpikeMonitor(group) for name, group in groups.items()}
+    simulation = Network(model.objects, *monitors.values())
+    brian_seed(seed)
+    model.input.rate = input_rates(image[None])[0] * p.INTENSITY_START * Hz
+    simulation.run(p.PRESENTATION_TIME, namespace={})
+    model.input.rate = 0 * Hz
+    simulation.run(p.REST_TIME, namespace={})
+    spikes = {name: (np.asarray(m.t / ms), np.asarray(m.i)) for name, m in monitors.items()}
+    return dict(spikes, n_e=network.n_e,
+                counts=np.bincount(spikes["exc"][1], minlength=network.n_e))
+
+
+def ablation(settings, train, labelling, test):
+    """Train with ``settings`` (its ``mechanisms`` say what is switched off) on
+    ``train`` = (images, labels), assign classes on ``labelling``, test on ``test``,
+    through the pipeline, in a temporary folder. Same seed, same initial weights
+    and delays for every variant. Returns weights, theta and scores.
 
     A variant may fall silent (``SilentNetworkError``): that is one of the things
     an ablation can show. Training then stops and the network of the last complete
     chunk is labelled and tested; ``fell_silent`` gives the error message. If the
     frozen network is silent too, the accuracy is None.
     """
-    weights, delays = initial_state(n_e, np.random.default_rng(seed))
-    theta = np.full(n_e, float(p.THETA_INIT))
-    engine = Engine(n_e, True, delays, build_dir=build_dir, mechanisms=mechanisms)
-    last_chunk = dict(end=0, weights=weights, theta=theta)
-
-    def keep(end, result):
-        last_chunk.update(end=end, weights=result.weights, theta=result.theta)
-
-    outcome = dict(mechanisms=mechanisms.name, fell_silent=None)
-    with tqdm(total=len(train[0]), desc=f"{mechanisms.name}: training", unit="img",
-              disable=not progress, dynamic_ncols=True) as bar:
+    outcome = dict(mechanisms=settings.mechanisms.name, fell_silent=None, accuracy=None)
+    with tempfile.TemporaryDirectory() as folder:
         try:
-            run_phase(engine, train[0], weights, theta, seed, on_chunk=keep, progress=bar)
+            network, _ = pipeline.train(settings, folder, *train, command="ablation")
         except SilentNetworkError as error:
             outcome["fell_silent"] = str(error)
-    weights, theta = last_chunk["weights"], last_chunk["theta"]
-    outcome.update(weights=weights, theta=theta, trained_images=last_chunk["end"],
-                   theta_mean_mV=float(np.mean(theta) * 1000), accuracy=None)
-
-    def respond(images, phase_seed, desc):
-        return present_frozen(n_e, images, weights, delays, theta, phase_seed,
-                              jobs=jobs, build_dir=build_dir, progress=progress,
-                              desc=f"{mechanisms.name}: {desc}", mechanisms=mechanisms)
-
-    try:
-        labelled = respond(labelling[0], seed + 1, "labelling")
-        tested = respond(test[0], seed + 2, "testing")
-    except SilentNetworkError as error:
-        outcome["frozen_silent"] = str(error)
-        return outcome
-    assignments = lab.assign_labels(labelled.counts, labelling[1])
+            network = _last_checkpoint(settings, folder)
+        outcome.update(weights=network.weights, theta=network.theta,
+                       trained_images=network.metadata["images_seen"],
+                       theta_mean_mV=float(np.mean(network.theta) * 1000),
+                       **{k: network.metadata.get(k) for k in (
+                           "training_spikes_per_presentation",
+                           "training_presentations_per_image")})
+        try:
+            pipeline.label(settings, folder, *labelling)
+            scores, tested = pipeline.test(settings, folder, *test)
+        except SilentNetworkError as error:
+            outcome["frozen_silent"] = str(error)
+            return outcome
+        assignments = storage.load_network(folder).assignments
     outcome.update(
-        accuracy=lab.evaluate(tested.counts, test[1], assignments)["accuracy"],
+        accuracy=scores["accuracy"],
         assigned_classes=int(len(set(assignments[assignments >= 0].tolist()))),
-        silent_neurons=int(np.sum(labelled.counts.sum(axis=0) == 0)),
+        silent_neurons=int(np.sum(assignments < 0)),
         spikes_per_image=float(tested.counts.sum(axis=1).mean()),
         active_neurons_per_image=float((tested.counts > 0).sum(axis=1).mean()),
         test_presentations_per_image=float(tested.presentations.mean()))
     return outcome
+
+
+def _last_checkpoint(settings, folder):
+    """The network of the last complete chunk of a training that fell silent
+    (the initial network if none was complete), saved as the folder's network."""
+    checkpoint = storage.load_checkpoint(folder)
+    if checkpoint is None:
+        network, done = TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule), 0
+    else:
+        network, done = checkpoint[0], checkpoint[1]["done"]
+    network.metadata = dict(images_seen=done)
+    storage.save_network(folder, network)
+    return network

@@ -8,6 +8,7 @@ assigned neuron is never predicted.
 """
 import numpy as np
 
+from .errors import SilentNetworkError
 from .parameters import N_CLASSES
 
 UNASSIGNED = -1
@@ -46,7 +47,7 @@ def class_scores(counts, assignments, n_classes=N_CLASSES):
 def predict(counts, assignments, n_classes=N_CLASSES):
     """Predicted class of each image (ties go to the lowest class)."""
     if not np.any(np.asarray(assignments) != UNASSIGNED):
-        raise ValueError("no neuron is assigned to a class: the network never fired "
+        raise SilentNetworkError("no neuron is assigned to a class: the network never fired "
                          "during labelling, so it cannot classify anything")
     return np.argmax(class_scores(counts, assignments, n_classes), axis=1)
 

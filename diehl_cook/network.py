@@ -6,15 +6,18 @@ and plastic (STDP); excitatory neuron k drives inhibitory neuron k (one-to-one),
 which inhibits every excitatory neuron except k (lateral inhibition).
 
 ``build_network`` only builds the groups and synapses; how images are shown (the
-protocol) is added by ``diehl_cook.simulation``. All constants come from
-``diehl_cook.parameters``.
+protocol) is added by ``diehl_cook.engine``. All constants come from
+``diehl_cook.parameters``. A ``TrainedNetwork`` holds what a network is made of
+between runs: weights, theta, seed (which fixes the input delays), rule, classes.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from brian2 import NeuronGroup, Synapses, second, volt
 
 from . import parameters as p
+from .errors import SettingsError
 
 # tau_m dv/dt = (v_rest - v) + g_e (E_exc - v) + g_i (E_inh - v), as in the paper.
 # The conductances decay with time constants tau_ge_e, tau_gi_e: see euler_decay_tau.
@@ -39,9 +42,72 @@ dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 """
 
-# STDP, the released code's nearest-spike rule: traces are SET to 1 at a spike.
-# "synaptic_traces": the straightforward form, three event-driven traces per synapse.
-STDP_TRACES = dict(
+# --- Learning rules on the input -> exc synapses (paper, Section 2.3) --------
+# Each rule is written with the paper's symbols; w stays in [0, w_max].
+# x_pre (``pre`` here: Brian reserves the suffix "_pre"), the presynaptic trace,
+# is SET to 1 at each arrival (released code; the paper says "increased by 1") and
+# decays with tau_pre, so it equals exp(-(time since the last arrival) / tau_pre):
+# each synapse stores its last arrival time and x_pre is computed only when a rule
+# reads it (no exp() per arrival). The postsynaptic traces depend only on the
+# postsynaptic neuron, so each excitatory neuron keeps one pair (post1, post2;
+# x_post of the paper is post1), decayed by a constant factor every time step and
+# set to 1 in its reset; the reset comes after the synaptic updates of the same
+# step, so on_post still sees the traces from before the spike.
+PLASTIC_SYNAPSE = """
+w : 1
+t_arrival : second
+pre = exp((t_arrival - t) / tau_pre) : 1      # the paper's x_pre
+"""
+ARRIVAL = """
+ge_post += w
+t_arrival = t
+"""
+
+# The weight changes of the four rules (paper, Fig. 2B):
+# power law, on a post spike: dw = eta (x_pre - x_tar) (w_max - w)^mu, with
+# w_max - w taken as 0 for a weight that normalization lifted above w_max
+POWER_LAW = "w = clip(w + eta_post * (pre - x_tar) * clip(w_max - w, 0, w_max)**mu, 0, w_max)"
+# exponential, on a post spike: dw = eta (x_pre exp(-beta w) - x_tar exp(-beta (w_max - w)))
+EXPONENTIAL = ("w = clip(w + eta_post * (pre * exp(-beta * w) "
+               "- x_tar * exp(-beta * (w_max - w))), 0, w_max)")
+# pre-and-post, on a pre spike: dw = -eta_pre x_post w^mu (and the power law on a post spike)
+PRE_POST_DEPRESSION = "w = clip(w - eta_pre * post1_post * w**mu, 0, w_max)"
+# triplet (released code), on a pre spike: dw = -eta_pre x_post1; on a post spike:
+# dw = eta_post x_pre x_post2, with x_post2 from before this spike
+TRIPLET_DEPRESSION = "w = clip(w - eta_pre * post1_post, 0, w_max)"
+TRIPLET_POTENTIATION = "w = clip(w + eta_post * pre * post2_post, 0, w_max)"
+
+
+@dataclass(frozen=True)
+class LearningRule:
+    """What a rule does to w on a presynaptic and on a postsynaptic spike."""
+    on_pre: str
+    on_post: str
+    post_traces: bool       # whether it reads the postsynaptic traces post1, post2
+
+
+LEARNING_RULES = {
+    "power-law": LearningRule("", POWER_LAW, post_traces=False),
+    "exponential": LearningRule("", EXPONENTIAL, post_traces=False),
+    "pre-post": LearningRule(PRE_POST_DEPRESSION, POWER_LAW, post_traces=True),
+    "triplet": LearningRule(TRIPLET_DEPRESSION, TRIPLET_POTENTIATION, post_traces=True),
+}
+assert tuple(LEARNING_RULES) == p.LEARNING_RULES
+
+
+def plastic_synapse(rule):
+    """Model and pathways of the plastic input synapse for one of LEARNING_RULES."""
+    if rule not in LEARNING_RULES:
+        raise SettingsError(f"unknown learning rule {rule!r}; choose one of "
+                         f"{', '.join(LEARNING_RULES)}")
+    return dict(model=PLASTIC_SYNAPSE, on_pre=ARRIVAL + LEARNING_RULES[rule].on_pre,
+                on_post=LEARNING_RULES[rule].on_post)
+
+
+# The triplet rule in its textbook form, three event-driven traces per synapse
+# (what most ports run): the same weights as the form above, at about three exp()
+# per synaptic event. Used by the reference loop on request and by the tests.
+TEXTBOOK_TRIPLET = dict(
     model="""
     w : 1
     dpre/dt = -pre / tau_pre : 1 (event-driven)
@@ -51,44 +117,21 @@ STDP_TRACES = dict(
     on_pre="""
     ge_post += w
     pre = 1
-    w = clip(w - nu_pre * post1, 0, w_max)
+    w = clip(w - eta_pre * post1, 0, w_max)
     """,
     on_post="""
-    w = clip(w + nu_post * pre * post2, 0, w_max)
+    w = clip(w + eta_post * pre * post2, 0, w_max)
     post1 = 1
     post2 = 1
     """,
 )
-# "neuron_traces": the same rule, cheaper. The post traces depend only on the
-# postsynaptic neuron, so each excitatory neuron keeps one pair (post1, post2),
-# decayed by a constant factor every time step and set to 1 in its reset; the
-# reset comes after the synaptic updates of the same step, so on_post still sees
-# post2 from before the spike. The pre trace is set to 1 at each arrival, so its
-# value is exp(-(time since the last arrival) / tau_pre): each synapse stores its
-# last arrival time and computes the trace only on a post spike. This removes the
-# three exp() per synaptic event of the form above.
-STDP_NEURON_TRACES = dict(
-    model="""
-    w : 1
-    t_arrival : second
-    """,
-    on_pre="""
-    ge_post += w
-    t_arrival = t
-    w = clip(w - nu_pre * post1_post, 0, w_max)
-    """,
-    on_post="""
-    w = clip(w + nu_post * exp((t_arrival - t) / tau_pre) * post2_post, 0, w_max)
-    """,
-)
-# The per-neuron traces of "neuron_traces" (added to the excitatory neurons).
+# The per-neuron postsynaptic traces (added to the excitatory neurons).
 POST_TRACES = """
 post1 : 1
 post2 : 1
 """
 POST_TRACES_DECAY = "post1 *= post1_decay; post2 *= post2_decay"
 POST_TRACES_RESET = "; post1 = 1; post2 = 1"
-STDP_RULES = {"synaptic_traces": STDP_TRACES, "neuron_traces": STDP_NEURON_TRACES}
 STATIC_INPUT = dict(model="w : 1", on_pre="ge_post += w")
 
 NEVER = -1e4 * second   # "no arrival yet": the pre trace computed from it is exactly 0
@@ -117,35 +160,10 @@ def model_namespace():
         tau_ge=p.TAU_GE, tau_gi=p.TAU_GI,
         tau_pre=p.TAU_PRE, tau_post1=p.TAU_POST1, tau_post2=p.TAU_POST2,
         post1_decay=np.exp(-p.DT / p.TAU_POST1), post2_decay=np.exp(-p.DT / p.TAU_POST2),
-        nu_pre=p.NU_PRE, nu_post=p.NU_POST, w_max=p.W_MAX,
+        eta_pre=p.ETA_PRE, eta_post=p.ETA_POST, mu=p.MU, x_tar=p.X_TAR, beta=p.BETA,
+        w_max=p.W_MAX,
         w_exc_inh=p.W_EXC_INH, w_inh_exc=p.W_INH_EXC, weight_sum=p.WEIGHT_SUM,
     )
-
-
-@dataclass(frozen=True)
-class Mechanisms:
-    """Which of the model's three competition mechanisms are on. The model is all
-    three; switching one off is an ablation (docs/tutorial.md shows what each is for).
-
-    lateral_inhibition : inhibitory neuron k inhibits every other excitatory neuron
-        (off: the inh -> exc weight is 0).
-    adaptive_threshold : theta grows by THETA_PLUS at each spike while learning
-        (off: theta stays at its initial value).
-    normalization : each neuron's input weights are scaled to sum to WEIGHT_SUM
-        before every presentation (off: not scaled; applies to the engine).
-    """
-    lateral_inhibition: bool = True
-    adaptive_threshold: bool = True
-    normalization: bool = True
-
-    @property
-    def name(self):
-        """"full" or e.g. "no_normalization" (used in build-directory names)."""
-        off = [mechanism for mechanism, on in asdict(self).items() if not on]
-        return "-".join("no_" + mechanism for mechanism in off) or "full"
-
-
-FULL_MODEL = Mechanisms()
 
 
 @dataclass
@@ -171,82 +189,97 @@ def input_pairs(n_e):
     return np.repeat(np.arange(p.N_INPUT), n_e), np.tile(np.arange(n_e), p.N_INPUT)
 
 
-def build_network(n_e, learning, input_equations="rate : Hz", stdp="neuron_traces", *,
-                  weights, delays, theta=None, mechanisms=FULL_MODEL):
-    """Build the network with ``n_e`` excitatory and ``n_e`` inhibitory neurons.
+def build_network(settings, weights, delays, theta=None, input_equations="rate : Hz",
+                  textbook=False):
+    """Build the network of ``settings.n_e`` excitatory and as many inhibitory neurons.
 
     Parameters
     ----------
-    n_e : int
-        Number of excitatory (and of inhibitory) neurons.
-    learning : bool
-        True: STDP on the input weights and a plastic, decaying theta.
-        False (frozen): static weights, theta a fixed parameter.
-    input_equations : str
-        Equations of the input group; they must define ``rate`` (in Hz). The default
-        makes it a parameter that a Python loop sets; the fast engine replaces it with
-        an expression of the image being shown.
-    stdp : {"neuron_traces", "synaptic_traces"}
-        Two equivalent formulations of the learning rule (see the module code).
+    settings : RunSettings
+        Size, phase (training: the learning rule on the input weights and a plastic,
+        decaying theta; labelling or testing: static weights, theta a fixed
+        parameter), learning rule and mechanisms.
     weights, delays : array (784, n_e)
         Input weights and delays (in seconds); ``initial_state`` draws the released
         code's initial ones.
     theta : array (n_e,), optional
         Adaptive threshold in volts (default: THETA_INIT for every neuron).
-    mechanisms : Mechanisms
-        The full model (default), or one with mechanisms switched off.
+    input_equations : str
+        Equations of the input group; they must define ``rate`` (in Hz). The default
+        makes it a parameter that a Python loop sets; the fast engine replaces it with
+        an expression of the image being shown.
+    textbook : bool
+        While training with the triplet rule: its textbook form (TEXTBOOK_TRIPLET).
     """
-    if n_e < 2:
-        raise ValueError(f"n_e must be at least 2 (got {n_e}): lateral inhibition needs a rival.")
     namespace = model_namespace()
-    if not mechanisms.lateral_inhibition:
+    if not settings.mechanisms.lateral_inhibition:
         namespace["w_inh_exc"] = 0
-    input_group = NeuronGroup(p.N_INPUT, input_equations, threshold="rate > 0*Hz and rand() < rate * dt",
-                              name="input", namespace=namespace)
-
-    neuron_traces = learning and stdp == "neuron_traces"
-    adaptive = learning and mechanisms.adaptive_threshold
-    exc_model = EXC_EQUATIONS + (THETA_LEARNING if adaptive else THETA_FROZEN)
-    exc_reset = EXC_RESET_LEARNING if adaptive else EXC_RESET_FROZEN
-    if neuron_traces:
-        exc_model += POST_TRACES
-        exc_reset += POST_TRACES_RESET
-    exc = NeuronGroup(n_e, exc_model, threshold=EXC_THRESHOLD, reset=exc_reset,
-                      refractory=p.REFRACTORY_E, method=p.INTEGRATION_METHOD_E,
-                      name="exc", namespace=namespace)
-    exc.v = p.V_REST_E + p.V_INIT_OFFSET
-    if neuron_traces:
-        exc.run_regularly(POST_TRACES_DECAY, dt=p.DT, when="start", name="post_traces_decay")
-    exc.theta = p.THETA_INIT if theta is None else np.asarray(theta, dtype=float) * volt
-
-    inh = NeuronGroup(n_e, INH_EQUATIONS, threshold="v > v_thresh_i", reset="v = v_reset_i",
-                      refractory=p.REFRACTORY_I, method=p.INTEGRATION_METHOD_I,
-                      name="inh", namespace=namespace)
+    input_group = NeuronGroup(p.N_INPUT, input_equations, name="input", namespace=namespace,
+                              threshold="rate > 0*Hz and rand() < rate * dt")
+    synapse, post_traces = _input_synapse(settings, textbook)
+    exc = _excitatory_group(settings, namespace, post_traces, theta)
+    inh = NeuronGroup(settings.n_e, INH_EQUATIONS, threshold="v > v_thresh_i",
+                      reset="v = v_reset_i", refractory=p.REFRACTORY_I,
+                      method=p.INTEGRATION_METHOD_I, name="inh", namespace=namespace)
     inh.v = p.V_REST_I + p.V_INIT_OFFSET
 
-    rule = STDP_RULES[stdp] if learning else STATIC_INPUT
-    input_exc = Synapses(input_group, exc, name="input_exc", namespace=namespace, **rule)
-    pre, post = input_pairs(n_e)
+    input_exc = Synapses(input_group, exc, name="input_exc", namespace=namespace, **synapse)
+    pre, post = input_pairs(settings.n_e)
     input_exc.connect(i=pre, j=post)
     input_exc.w = np.asarray(weights, dtype=float).ravel()
     input_exc.delay = np.asarray(delays, dtype=float).ravel() * second
-    if neuron_traces:
+    if "t_arrival" in input_exc.variables:
         input_exc.t_arrival = NEVER
-
     exc_inh = Synapses(exc, inh, on_pre="ge_post += w_exc_inh", name="exc_inh", namespace=namespace)
     exc_inh.connect(j="i")          # one-to-one: excitatory k drives inhibitory k
     inh_exc = Synapses(inh, exc, on_pre="gi_post += w_inh_exc", name="inh_exc", namespace=namespace)
     inh_exc.connect("i != j")       # all but self: inhibitory k inhibits every other neuron
-    return Model(n_e, learning, input_group, exc, inh, input_exc, exc_inh, inh_exc)
+    return Model(settings.n_e, settings.learning, input_group, exc, inh, input_exc, exc_inh,
+                 inh_exc)
 
 
-def initial_state(n_e, rng):
-    """The released code's random initial weights and delays, from ``rng``.
+def _input_synapse(settings, textbook):
+    """The input synapse's equations, and whether it reads per-neuron post traces."""
+    if not settings.learning:
+        return STATIC_INPUT, False
+    if textbook:
+        if settings.rule != "triplet":
+            raise SettingsError("the textbook form exists for the triplet rule only")
+        return TEXTBOOK_TRIPLET, False
+    return plastic_synapse(settings.rule), LEARNING_RULES[settings.rule].post_traces
 
-    Returns (weights, delays): both (784, n_e); delays in seconds."""
+
+def _excitatory_group(settings, namespace, post_traces, theta):
+    adaptive = settings.learning and settings.mechanisms.adaptive_threshold
+    model = EXC_EQUATIONS + (THETA_LEARNING if adaptive else THETA_FROZEN)
+    reset = EXC_RESET_LEARNING if adaptive else EXC_RESET_FROZEN
+    if post_traces:
+        model += POST_TRACES
+        reset += POST_TRACES_RESET
+    exc = NeuronGroup(settings.n_e, model, threshold=EXC_THRESHOLD, reset=reset,
+                      refractory=p.REFRACTORY_E, method=p.INTEGRATION_METHOD_E,
+                      name="exc", namespace=namespace)
+    exc.v = p.V_REST_E + p.V_INIT_OFFSET
+    if post_traces:
+        exc.run_regularly(POST_TRACES_DECAY, dt=p.DT, when="start", name="post_traces_decay")
+    exc.theta = p.THETA_INIT if theta is None else np.asarray(theta, dtype=float) * volt
+    return exc
+
+
+def initial_state(n_e, seed):
+    """The released code's random initial weights and delays for a network of
+    ``n_e`` neurons and ``seed``: weights (U[0,1) + 0.01) * 0.3 and delays
+    U[0, 10) ms, both (784, n_e), delays in seconds. The delays stay fixed for the
+    life of the network, so this is also where they come from after training."""
+    rng = np.random.default_rng(seed)
     weights = (rng.random((p.N_INPUT, n_e)) + p.W_INIT_OFFSET) * p.W_INIT_SCALE
     delays = rng.random((p.N_INPUT, n_e)) * float(p.DELAY_INPUT_MAX)
     return weights, delays
+
+
+def initial_theta(n_e):
+    """Theta of an untrained network, in volts."""
+    return np.full(n_e, float(p.THETA_INIT))
 
 
 def normalize_weights(weights):
@@ -254,3 +287,35 @@ def normalize_weights(weights):
     # Same operations, in the same order, as the engine's run_regularly code, so both
     # give bit-identical results (numpy sums axis 0 row after row, like the engine).
     return weights * p.WEIGHT_SUM / weights.sum(axis=0, keepdims=True)
+
+
+@dataclass
+class TrainedNetwork:
+    """A network between runs: what training learned and what labelling assigned.
+
+    weights : (784, n_e) input weights; theta : (n_e,) adaptive thresholds (volts);
+    seed : the training seed, which fixed the initial weights and the input delays;
+    rule : the learning rule it was trained with; assignments : (n_e,) class of each
+    neuron (-1: never fired), None before labelling; metadata : what the network
+    folder records (see ``storage``).
+    """
+    weights: np.ndarray
+    theta: np.ndarray
+    seed: int = 0
+    rule: str = p.LEARNING_RULE
+    assignments: np.ndarray = None
+    metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def untrained(cls, n_e, seed, rule=p.LEARNING_RULE):
+        """The released code's initial network."""
+        return cls(initial_state(n_e, seed)[0], initial_theta(n_e), seed, rule)
+
+    @property
+    def n_e(self):
+        return self.weights.shape[1]
+
+    @cached_property
+    def delays(self):
+        """The input delays (784, n_e) in seconds, drawn from the seed."""
+        return initial_state(self.n_e, self.seed)[1]

@@ -61,12 +61,20 @@ DELAY_INPUT_MAX = 10 * ms       # code: input -> exc delays uniform in [0, 10) m
 W_INIT_SCALE = 0.3              # code: initial input weights (U[0,1) + 0.01) * 0.3
 W_INIT_OFFSET = 0.01            # code
 
-# --- STDP on input -> exc (the released code's nearest-spike rule) ----------
-TAU_PRE = 20 * ms               # code: presynaptic trace
-TAU_POST1 = 20 * ms             # code: postsynaptic trace used for depression
-TAU_POST2 = 40 * ms             # code: postsynaptic trace used for potentiation
-NU_PRE = 0.0001                 # code: depression rate, w -= NU_PRE * post1 on a pre spike
-NU_POST = 0.01                  # code: potentiation rate, w += NU_POST * pre * post2 on a post spike
+# --- Learning rule on input -> exc (paper, Section 2.3 and Fig. 2B) ----------
+# The paper describes four rules; its table of accuracies was made with the
+# power-law rule, the released code implements the triplet rule. See
+# network.LEARNING_RULES for their equations.
+LEARNING_RULES = ("power-law", "exponential", "pre-post", "triplet")
+LEARNING_RULE = "power-law"     # paper: the rule of its table of accuracies
+TAU_PRE = 20 * ms               # code: presynaptic trace x_pre
+TAU_POST1 = 20 * ms             # code: postsynaptic trace post1 (x_post of the pre-post rule)
+TAU_POST2 = 40 * ms             # code: postsynaptic trace post2 (triplet rule)
+ETA_PRE = 0.0001                # code (nu_ee_pre): learning rate on a presynaptic spike
+ETA_POST = 0.01                 # code (nu_ee_post): learning rate on a postsynaptic spike
+MU = 0.2                        # code (exp_ee_pre, defined but unused there): weight-dependence exponent
+X_TAR = 0.4                     # code (STDP_offset, defined but unused there): target of x_pre at a post spike
+BETA = 8.0                      # ours: exponential rule's weight dependence (unpublished; chosen by a sweep, see README)
 W_MAX = 1.0                     # code: weights are clipped to [0, W_MAX]
 
 # --- Protocol ----------------------------------------------------------------

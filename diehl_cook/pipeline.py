@@ -1,140 +1,148 @@
-"""The three phases: train, label (assign classes) and test, over network folders.
+"""The three phases over network folders: train, label (assign classes), test.
 
-The scripts in ``scripts/`` are thin command-line wrappers around these functions.
+The command line (``diehl_cook.cli``) and the experiments are thin layers over
+these functions. Each takes a ``RunSettings`` for how to run, a network folder and
+the images.
 """
-import glob
-import os
 import sys
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import labels as lab
 from . import parameters as p
-from .network import initial_state
-from .simulation import DEFAULT_CHUNK, Engine, present_frozen, run_phase
-from .storage import (StorageError, TrainedNetwork, load_checkpoint, load_network,
-                      save_array, save_checkpoint, save_network)
+from . import storage
+from .errors import StorageError
+from .network import TrainedNetwork
+from .simulation import progress_bar, run_phase
 
 LABELLING_SEED_OFFSET, TEST_SEED_OFFSET = 1, 2   # frozen phases get seeds of their own
 
 
-def network_delays(n_e, seed):
-    """The input delays of the network trained with ``seed`` (never stored: redrawn)."""
-    return initial_state(n_e, np.random.default_rng(seed))[1]
-
-
-def _log_path(folder, position):
-    return os.path.join(folder, "training_log", f"counts_{position:08d}.npy")
-
-
-def _load_log(folder, done):
-    """Responses of the first ``done`` training presentations, from the chunk files."""
-    files = sorted(glob.glob(os.path.join(folder, "training_log", "counts_*.npy")))
-    parts = [np.load(f) for f in files if int(os.path.basename(f)[7:15]) < done]
-    counts = np.concatenate(parts) if parts else np.zeros((0, 0), np.uint16)
-    if len(counts) != done:
-        raise StorageError(f"{folder}/training_log holds {len(counts)} responses; the "
-                           f"checkpoint says {done}. Start again without --resume.")
-    return counts
-
-
-def train(folder, images, labels, n_e=p.N_E_DEFAULT, epochs=1, seed=0, resume=False,
-          chunk_size=DEFAULT_CHUNK, build_dir=None, progress=True, command=None, log=print):
-    """Train a network on ``images`` for ``epochs`` passes and save it in ``folder``.
+def train(settings, folder, images, labels, resume=False, command=None):
+    """Train a network on ``images`` for ``settings.epochs`` passes (in the released
+    code's order) and save it in ``folder``.
 
     A checkpoint is written after every chunk; with ``resume=True`` training
-    continues from it and gives the same result as an uninterrupted run."""
-    n_images = len(images)
-    total = n_images * epochs
-    checkpoint = load_checkpoint(folder) if resume else None
-    if checkpoint is not None:
-        weights, theta, state = checkpoint
-        if (state["n_e"], state["seed"], state["examples"], state["chunk_size"]) != \
-                (n_e, seed, n_images, chunk_size):
-            raise StorageError(
-                f"the checkpoint in {folder} is for N_e={state['n_e']}, seed={state['seed']}, "
-                f"{state['examples']} examples, chunks of {state['chunk_size']}; not the "
-                f"settings given now. Use the same settings, or start without --resume.")
-        done, wall = state["done"], state["wall_time_s"]
-        log(f"resuming {folder} after {done} of {total} presentations")
-    else:
-        for stale in glob.glob(os.path.join(folder, "training_log", "counts_*.npy")):
-            os.remove(stale)   # responses of an earlier training in this folder
-        weights, _ = initial_state(n_e, np.random.default_rng(seed))
-        theta = np.full(n_e, float(p.THETA_INIT))
-        done, wall = 0, 0.0
-    counts = _load_log(folder, done) if done else np.zeros((0, n_e), np.uint16)
-    order = np.concatenate([np.arange(n_images)] * epochs)   # the released code's order
-    history = lab.running_accuracy(counts, labels[order[:len(counts)]], p.UPDATE_INTERVAL)
-
-    engine = Engine(n_e, True, network_delays(n_e, seed), chunk_size=chunk_size,
-                    build_dir=build_dir)
-    started = time.time() - wall
-    bar = tqdm(total=total, initial=done, desc=f"training N_e={n_e}", unit="img",
-               disable=not progress, dynamic_ncols=True)
-
-    def save_chunk(end, result):
-        nonlocal counts, history
-        start = end - len(result.counts)
-        save_array(_log_path(folder, start), result.counts.astype(np.uint16))
-        counts = np.concatenate([counts, result.counts.astype(np.uint16)])
-        save_checkpoint(folder, result.weights, result.theta, dict(
-            n_e=n_e, seed=seed, examples=n_images, chunk_size=chunk_size, done=end,
-            wall_time_s=time.time() - started))
-        if end % p.UPDATE_INTERVAL == 0 and end >= 2 * p.UPDATE_INTERVAL:
-            history = lab.running_accuracy(counts, labels[order[:end]], p.UPDATE_INTERVAL)
-            bar.write(f"running accuracy after {end} images: {100 * history[-1][1]:.2f}% "
-                      f"(assignments from the previous {p.UPDATE_INTERVAL})")
-
-    with bar:
+    continues from it and gives the same result as an uninterrupted run. Returns
+    the network and every training response (n_images * epochs, n_e)."""
+    n_images, total = len(images), len(images) * settings.epochs
+    network, state = _start(settings, folder, n_images, resume)
+    order = np.concatenate([np.arange(n_images)] * settings.epochs)
+    record = _TrainingRecord(settings, folder, labels[order], state)
+    done = record.done
+    with progress_bar(settings, total, done, f"training N_e={settings.n_e}") as bar:
+        record.write = bar.write
         while done < total:
             # One epoch at a time, so that chunks never straddle an epoch boundary
             # and a resumed run repeats exactly the chunks of an uninterrupted one.
             epoch_end = (done // n_images + 1) * n_images
-            result = run_phase(engine, images[order[done:epoch_end]], weights, theta, seed,
-                               first_image=done, on_chunk=save_chunk, progress=bar)
-            weights, theta, done = result.weights, result.theta, epoch_end
-    wall = time.time() - started
-    metadata = dict(n_e=n_e, seed=seed, examples_per_epoch=n_images, epochs=epochs,
-                    images_seen=total, wall_time_s=round(wall, 1), chunk_size=chunk_size,
-                    stdp=engine.stdp, running_accuracy=history,
-                    command=command or " ".join(sys.argv))
-    save_network(folder, TrainedNetwork(weights, theta, metadata))
-    return TrainedNetwork(weights, theta, metadata), counts
+            result = run_phase(settings, network, images[order[done:epoch_end]], done,
+                               record.chunk_done, bar)
+            network, done = result.network, epoch_end
+    network.metadata = dict(
+        examples_per_epoch=n_images, epochs=settings.epochs, images_seen=total,
+        wall_time_s=round(time.time() - record.started, 1), chunk_size=settings.chunk_size,
+        running_accuracy=record.history, command=command or " ".join(sys.argv),
+        **record.response_rates())
+    storage.save_network(folder, network)
+    return network, record.counts
 
 
-def respond(network, images, seed, jobs=None, chunk_size=DEFAULT_CHUNK, build_dir=None,
-            progress=True, desc="images"):
-    """Responses (n_images, n_e) of the frozen ``network`` to ``images``."""
-    delays = network_delays(network.n_e, network.metadata.get("seed", 0))
-    return present_frozen(network.n_e, images, network.weights, delays, network.theta,
-                          seed, jobs=jobs, chunk_size=chunk_size, build_dir=build_dir,
-                          progress=progress, desc=desc)
+def _start(settings, folder, n_images, resume):
+    """The network to start from: the checkpoint's when resuming, else a new one.
+    Returns (network, the checkpoint's progress record or {})."""
+    checkpoint = storage.load_checkpoint(folder) if resume else None
+    if checkpoint is None:
+        storage.clear_training_log(folder)
+        return TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule), {}
+    network, state = checkpoint
+    expected = dict(n_e=settings.n_e, seed=settings.seed, examples=n_images,
+                    chunk_size=settings.chunk_size, rule=settings.rule)
+    found = dict(state, rule=state.get("rule", "triplet"))
+    differ = {k: found[k] for k in expected if found[k] != expected[k]}
+    if differ:
+        raise StorageError(
+            f"the checkpoint in {folder} is for {_describe(found)}; not the settings "
+            f"given now ({_describe(expected)}). Use the same settings, or start without "
+            f"--resume.")
+    print(f"resuming {folder} after {state['done']} of {n_images * settings.epochs} images")
+    return network, state
 
 
-def label(folder, images, labels, jobs=None, chunk_size=DEFAULT_CHUNK, build_dir=None,
-          progress=True):
+def _describe(state):
+    return (f"N_e={state['n_e']}, seed={state['seed']}, {state['examples']} examples, "
+            f"chunks of {state['chunk_size']}, rule {state['rule']}")
+
+
+class _TrainingRecord:
+    """After each training chunk: its responses, a checkpoint, and every
+    UPDATE_INTERVAL images the released code's running accuracy."""
+
+    def __init__(self, settings, folder, labels, state):
+        """``labels`` in training order; ``state``: the checkpoint's progress or {}."""
+        self.settings, self.folder, self.labels = settings, folder, labels
+        self.done = done = state.get("done", 0)
+        self.started = time.time() - state.get("wall_time_s", 0.0)
+        self.counts = (storage.load_training_counts(folder, done) if done
+                       else np.zeros((0, settings.n_e), np.uint16))
+        self.history = lab.running_accuracy(self.counts, labels[:done], p.UPDATE_INTERVAL)
+        self.write = print
+        # Totals over every presentation (retries included), for the response rates.
+        self.totals = state.get("totals") if done else dict(presentations=0, spikes=0)
+
+    def response_rates(self):
+        """Spikes per presentation and presentations per image while training (None
+        when a resumed checkpoint did not record them)."""
+        if self.totals is None:
+            return dict(training_spikes_per_presentation=None,
+                        training_presentations_per_image=None)
+        presentations = max(self.totals["presentations"], 1)
+        return dict(training_spikes_per_presentation=self.totals["spikes"] / presentations,
+                    training_presentations_per_image=presentations / max(len(self.counts), 1))
+
+    def chunk_done(self, end, result):
+        s = self.settings
+        storage.save_training_counts(self.folder, end - len(result.counts), result.counts)
+        self.counts = np.concatenate([self.counts, result.counts.astype(np.uint16)])
+        if self.totals is not None:
+            self.totals = dict(presentations=self.totals["presentations"] + len(result.log),
+                               spikes=self.totals["spikes"] + int(result.log["spikes"].sum()))
+        storage.save_checkpoint(self.folder, result.network, dict(
+            n_e=s.n_e, seed=s.seed, examples=len(self.labels) // s.epochs,
+            chunk_size=s.chunk_size, rule=s.rule, done=end,
+            wall_time_s=time.time() - self.started, totals=self.totals))
+        if end % p.UPDATE_INTERVAL == 0 and end >= 2 * p.UPDATE_INTERVAL:
+            self.history = lab.running_accuracy(self.counts, self.labels[:end],
+                                                p.UPDATE_INTERVAL)
+            self.write(f"running accuracy after {end} images: {100 * self.history[-1][1]:.2f}% "
+                       f"(assignments from the previous {p.UPDATE_INTERVAL})")
+
+
+def respond(settings, network, images):
+    """Responses of the frozen ``network`` to ``images`` (a ``PhaseResult``);
+    ``settings.phase`` must be a frozen phase, whose seed is used."""
+    return run_phase(settings.replace(n_e=network.n_e), network, images)
+
+
+def label(settings, folder, images, labels):
     """Assign a class to each neuron from the frozen network's responses to
-    ``images`` (the training set); store and return the assignments."""
-    network = load_network(folder)
-    seed = network.metadata.get("seed", 0) + LABELLING_SEED_OFFSET
-    result = respond(network, images, seed, jobs, chunk_size, build_dir, progress, "labelling")
-    assignments = lab.assign_labels(result.counts, labels)
-    network.assignments = assignments
+    ``images`` (the training set); store and return the network and the responses."""
+    network = storage.load_network(folder)
+    settings = settings.replace(phase="labelling", seed=network.seed + LABELLING_SEED_OFFSET)
+    result = respond(settings, network, images)
+    network.assignments = lab.assign_labels(result.counts, labels)
     network.metadata.update(labelled_on=f"first {len(images)} training images",
                             labelling_images=len(images))
-    save_network(folder, network)
-    return assignments, result
+    storage.save_network(folder, network)
+    return network, result
 
 
-def test(folder, images, labels, jobs=None, chunk_size=DEFAULT_CHUNK, build_dir=None,
-         progress=True):
+def test(settings, folder, images, labels):
     """Classify ``images`` with the frozen network and its stored assignments."""
-    network = load_network(folder, need_assignments=True)
-    seed = network.metadata.get("seed", 0) + TEST_SEED_OFFSET
-    result = respond(network, images, seed, jobs, chunk_size, build_dir, progress, "testing")
+    network = storage.load_network(folder, need_assignments=True)
+    settings = settings.replace(phase="testing", seed=network.seed + TEST_SEED_OFFSET)
+    result = respond(settings, network, images)
     scores = lab.evaluate(result.counts, labels, network.assignments)
     scores["presentations_per_image"] = float(result.presentations.mean())
     return scores, result

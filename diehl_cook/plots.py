@@ -1,16 +1,13 @@
-"""Figures of a trained network: receptive fields, theta, accuracy during
-training, confusion matrix, and a raster of one presentation."""
+"""Figures: receptive fields, theta, accuracy during training, confusion matrix,
+a raster of one presentation, the tutorial's figures. Drawing only: the data
+come from the pipeline and the experiments."""
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from brian2 import Hz, Network, SpikeMonitor, second  # noqa: E402
 
 from . import parameters as p  # noqa: E402
-from .network import FULL_MODEL, build_network  # noqa: E402
-from .protocol import input_rates  # noqa: E402
-from .simulation import use_runtime  # noqa: E402
 
 
 def field_grid(weights):
@@ -81,52 +78,51 @@ def confusion(matrix, path, title):
     plt.close(fig)
 
 
-def presentation_raster(weights, theta, delays, image, path, seed=0, mechanisms=FULL_MODEL,
-                        title="One presentation"):
-    """Input, excitatory and inhibitory spikes while the frozen network sees one image."""
-    use_runtime()
-    from brian2 import seed as brian_seed
-    model = build_network(weights.shape[1], False, weights=weights, delays=delays, theta=theta,
-                          mechanisms=mechanisms)
-    monitors = [SpikeMonitor(g) for g in (model.input, model.exc, model.inh)]
-    net = Network(model.objects, *monitors)
-    brian_seed(seed)
-    model.input.rate = input_rates(image[None])[0] * p.INTENSITY_START * Hz
-    net.run(p.PRESENTATION_TIME, namespace={})
-    model.input.rate = 0 * Hz
-    net.run(p.REST_TIME, namespace={})
+def presentation_raster(presentation, path, title="One presentation"):
+    """Input, excitatory and inhibitory spikes of one presentation
+    (``experiments.presentation``)."""
     fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True,
                              gridspec_kw=dict(height_ratios=[2, 2, 1]))
-    names = ["input (784 Poisson)", f"excitatory ({model.n_e})", f"inhibitory ({model.n_e})"]
-    for ax, monitor, name in zip(axes, monitors, names):
-        ax.plot(monitor.t / second * 1000, monitor.i, "|", ms=3)
+    n_e = presentation["n_e"]
+    names = dict(input="input (784 Poisson)", exc=f"excitatory ({n_e})", inh=f"inhibitory ({n_e})")
+    for ax, (group, name) in zip(axes, names.items()):
+        times, indices = presentation[group]
+        ax.plot(times, indices, "|", ms=3)
         ax.set_ylabel(name)
-        ax.axvspan(float(p.PRESENTATION_TIME) * 1000, float(p.PRESENTATION_TIME + p.REST_TIME) * 1000,
-                   color="0.9")
-    counts = np.bincount(monitors[1].i, minlength=model.n_e)
-    axes[0].set_title(f"{title}: {len(monitors[0].t)} input spikes, "
+        ax.axvspan(float(p.PRESENTATION_TIME) * 1000,
+                   float(p.PRESENTATION_TIME + p.REST_TIME) * 1000, color="0.9")
+    counts = presentation["counts"]
+    axes[0].set_title(f"{title}: {len(presentation['input'][0])} input spikes, "
                       f"{counts.sum()} excitatory spikes from {np.sum(counts > 0)} neurons")
     axes[2].set_xlabel("time (ms); grey: rest")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
-    return counts
+
+
+def fields_side_by_side(panels, path):
+    """Receptive fields of several networks side by side: ``panels`` is a list of
+    (title, weights (784, n_e))."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6))
+    for ax, (title, weights) in zip(np.atleast_1d(axes), panels):
+        weights = np.asarray(weights)
+        ax.imshow(field_grid(weights), cmap="hot_r", vmin=0, vmax=weights.max(),
+                  interpolation="nearest")
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(title, fontsize=10)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
 
 
 def ablation_fields(results, path):
     """Receptive fields of the ablation variants side by side, with their accuracy."""
-    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.6))
-    for ax, result in zip(np.atleast_1d(axes), results):
-        weights = np.asarray(result["weights"])
-        ax.imshow(field_grid(weights), cmap="hot_r", vmin=0, vmax=weights.max(),
-                  interpolation="nearest")
-        ax.set_xticks([]), ax.set_yticks([])
+    panels = []
+    for result in results:
         accuracy = ("silent at test time" if result["accuracy"] is None
                     else f"test accuracy {100 * result['accuracy']:.1f}%")
         silent = (f", fell silent after {result['trained_images']} images"
                   if result.get("fell_silent") else "")
-        ax.set_title(f"{result['mechanisms']}\n{accuracy}{silent}", fontsize=10)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+        panels.append((f"{result['mechanisms']}\n{accuracy}{silent}", result["weights"]))
+    fields_side_by_side(panels, path)
 
 
 def stdp_window(window, example, path):

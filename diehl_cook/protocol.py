@@ -17,16 +17,13 @@ engine runs. A test checks that both give the same decisions.
 import numpy as np
 
 from . import parameters as p
+from .errors import SilentNetworkError
 
 CYCLE_TIME = p.PRESENTATION_TIME + p.REST_TIME
 CYCLE_STEPS = int(round(CYCLE_TIME / p.DT))
 PRESENTATION_STEPS = int(round(p.PRESENTATION_TIME / p.DT))
 
 RUNNING, DONE, SILENT = 0, 1, 2   # states of a run
-
-
-class SilentNetworkError(RuntimeError):
-    """An image evoked fewer than MIN_SPIKES spikes in MAX_PRESENTATIONS presentations."""
 
 
 def silent_error(image_index, theta):

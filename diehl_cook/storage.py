@@ -5,27 +5,28 @@
 - ``assignments.npy`` class of each excitatory neuron (-1: unassigned), once labelled
 - ``metadata.json``   N_e, seed, images seen, parameters, versions, SHA-256 of the arrays
 - ``checkpoint.npz``  while training: the state after the last finished chunk
+- ``training_log/``   while training: each neuron's response to every training image
 
 Every file is written to a temporary name and then renamed, so an interrupted
 run never leaves a half-written file. The input delays are not stored: they are
-drawn from the network's seed (``diehl_cook.network.initial_state``).
+drawn from the network's seed (``diehl_cook.network.initial_state``). A folder
+without a recorded learning rule was trained with the triplet rule (the only one
+before version 0.2).
 """
+import glob
 import hashlib
 import json
 import os
 import platform
 import tempfile
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import parameters as p
+from .errors import StorageError
+from .network import TrainedNetwork
 
 ARRAYS = ("weights", "theta", "assignments")
-
-
-class StorageError(RuntimeError):
-    """A network folder that is missing, incomplete, corrupt or of the wrong size."""
 
 
 def _atomic_write(path, write):
@@ -71,21 +72,10 @@ def model_parameters():
     return values
 
 
-@dataclass
-class TrainedNetwork:
-    weights: np.ndarray
-    theta: np.ndarray
-    metadata: dict = field(default_factory=dict)
-    assignments: np.ndarray = None
-
-    @property
-    def n_e(self):
-        return self.weights.shape[1]
-
-
 def save_network(folder, network):
     """Write the arrays, then the metadata (which records their checksums)."""
-    metadata = dict(network.metadata, n_e=network.n_e, versions=versions(),
+    metadata = dict(network.metadata, n_e=network.n_e, seed=network.seed, rule=network.rule,
+                    versions=versions(),
                     parameters=model_parameters(), sha256={})
     for name in ARRAYS:
         array = getattr(network, name)
@@ -135,23 +125,73 @@ def load_network(folder, need_assignments=False):
             raise StorageError(f"'{folder}' has no assignments.npy: label its neurons first "
                                f"with: python scripts/assign_labels.py --weights {folder}")
         assignments = _load_array(folder, "assignments", (n_e,), digests.get("assignments"))
-    return TrainedNetwork(weights, theta, metadata, assignments)
+    return TrainedNetwork(weights, theta, int(metadata.get("seed", 0)),
+                          metadata.get("rule", "triplet"), assignments, metadata)
 
 
-def save_checkpoint(folder, weights, theta, progress):
+def save_checkpoint(folder, network, progress):
     """The training state after a chunk; ``progress`` is a dict of plain numbers."""
     path = os.path.join(folder, "checkpoint.npz")
-    _atomic_write(path, lambda f: np.savez(f, weights=weights, theta=theta,
+    _atomic_write(path, lambda f: np.savez(f, weights=network.weights, theta=network.theta,
                                            progress=json.dumps(progress)))
 
 
 def load_checkpoint(folder):
-    """(weights, theta, progress) or None when there is no checkpoint."""
+    """(network, progress) or None when there is no checkpoint."""
     path = os.path.join(folder, "checkpoint.npz")
     if not os.path.exists(path):
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            return data["weights"], data["theta"], json.loads(str(data["progress"]))
+            weights, theta = data["weights"], data["theta"]
+            progress = json.loads(str(data["progress"]))
     except (ValueError, OSError, KeyError, EOFError) as error:
         raise StorageError(f"{path} is corrupt: {error}") from error
+    network = TrainedNetwork(weights, theta, progress["seed"], progress.get("rule", "triplet"))
+    return network, progress
+
+
+def _log_path(folder, start):
+    return os.path.join(folder, "training_log", f"counts_{start:08d}.npy")
+
+
+def save_training_counts(folder, start, counts):
+    """The responses (n_images, n_e) of the chunk of training images from ``start``."""
+    save_array(_log_path(folder, start), np.asarray(counts, dtype=np.uint16))
+
+
+def load_training_counts(folder, done):
+    """The responses to the first ``done`` training images, from the chunk files."""
+    files = sorted(glob.glob(os.path.join(folder, "training_log", "counts_*.npy")))
+    parts = [np.load(f) for f in files if int(os.path.basename(f)[7:15]) < done]
+    counts = np.concatenate(parts) if parts else np.zeros((0, 0), np.uint16)
+    if len(counts) != done:
+        raise StorageError(f"{folder}/training_log holds {len(counts)} responses; the "
+                           f"checkpoint says {done}. Start again without --resume.")
+    return counts
+
+
+def clear_training_log(folder):
+    """Delete the responses of an earlier training in ``folder``."""
+    for stale in glob.glob(os.path.join(folder, "training_log", "counts_*.npy")):
+        os.remove(stale)
+
+
+def load_evaluation(folder):
+    """The ``evaluation.json`` that ``evaluate --json FOLDER/evaluation.json`` wrote, or None."""
+    path = os.path.join(folder, "evaluation.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def training_log_summary(folder):
+    """Mean spikes and active neurons per training image (its accepted
+    presentation) from the training log, or None if the log is gone."""
+    files = sorted(glob.glob(os.path.join(folder, "training_log", "counts_*.npy")))
+    if not files:
+        return None
+    counts = np.concatenate([np.load(f) for f in files])
+    return dict(images=len(counts), spikes_per_image=float(counts.sum(axis=1).mean()),
+                active_neurons_per_image=float((counts > 0).sum(axis=1).mean()))

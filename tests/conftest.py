@@ -1,24 +1,59 @@
+"""Shared fixtures and helpers of the test suite.
+
+Tests that compile a standalone program carry the ``compile`` marker; they all use
+one small network (N_E neurons, chunks of CHUNK images, seed SEED) so the suite
+compiles few programs. ``python -m pytest -m "not compile"`` runs the others.
+"""
 import os
 
 import numpy as np
 import pytest
-from brian2 import BrianLogger, prefs, set_device
+from brian2 import BrianLogger, Hz, Network, prefs
 
 from diehl_cook import data
-from diehl_cook.pipeline import network_delays
-from diehl_cook.network import initial_state
+from diehl_cook import parameters as p
+from diehl_cook.engine import use_runtime
+from diehl_cook.network import TrainedNetwork, build_network
+from diehl_cook.settings import RunSettings
 
-# One small network for every test that compiles a standalone program, so the
-# suite compiles few programs: N_E neurons, chunks of CHUNK images, seed SEED.
 N_E, CHUNK, SEED = 12, 20, 0
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Structure tests build networks they never run; Brian warns about each object.
 BrianLogger.suppress_name("unused_brian_object")
 
 
+def small_settings(**changes):
+    """Settings of the shared small network (one job, no progress bars)."""
+    values = dict(n_e=N_E, chunk_size=CHUNK, seed=SEED, jobs=1, progress=False,
+                  rule="triplet", build_dir=os.environ.get("DIEHL_COOK_BUILD_DIR"))
+    values.update(changes)
+    return RunSettings(**values)
+
+
+def quiet_model(n_e, learning=True, weights=None, **settings):
+    """A network at rest with silent inputs, for hand-made spikes: returns the
+    model and a Network of its objects. ``weights`` default to all zero."""
+    use_runtime()
+    weights = np.zeros((p.N_INPUT, n_e)) if weights is None else weights
+    phase = "training" if learning else "testing"
+    model = build_network(RunSettings(phase=phase, n_e=n_e, **settings), weights,
+                          np.zeros((p.N_INPUT, n_e)))
+    model.exc.v = p.V_REST_E
+    model.inh.v = p.V_REST_I
+    model.input.rate = 0 * Hz
+    return model
+
+
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory):
     return os.environ.get("DIEHL_COOK_BUILD_DIR") or str(tmp_path_factory.mktemp("build"))
+
+
+@pytest.fixture(scope="session")
+def settings(build_dir):
+    """Training settings of the shared small network, triplet rule."""
+    return small_settings(build_dir=build_dir)
 
 
 @pytest.fixture(scope="session")
@@ -38,18 +73,18 @@ def train_set(mnist_path):
 
 @pytest.fixture(scope="session")
 def small_network():
-    """Initial weights (784, N_E), delays and theta of the shared small network."""
-    weights, _ = initial_state(N_E, np.random.default_rng(SEED))
-    return weights, network_delays(N_E, SEED), np.full(N_E, 0.02)
+    """The shared small network, untrained (triplet rule)."""
+    return TrainedNetwork.untrained(N_E, SEED, "triplet")
 
 
 @pytest.fixture
 def numpy_target():
-    """Brian's runtime mode with the numpy target: tiny networks need no compiling.
-    Runtime mode is set again because an earlier test may have left a standalone
-    engine active in this process."""
-    set_device("runtime")
+    """Brian's runtime mode with the numpy target: tiny networks need no compiling."""
+    use_runtime()
     previous = prefs.codegen.target
     prefs.codegen.target = "numpy"
     yield
     prefs.codegen.target = previous
+
+
+__all__ = ["N_E", "CHUNK", "SEED", "ROOT", "small_settings", "quiet_model", "Network"]

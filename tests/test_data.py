@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from diehl_cook import data
+from diehl_cook.errors import SettingsError
 
 
 def test_missing_files_are_named(tmp_path):
@@ -55,5 +56,5 @@ def test_corrupt_file_is_reported(mnist_path, tmp_path):
 
 
 def test_limit_beyond_the_set_is_refused(mnist_path):
-    with pytest.raises(ValueError, match="10000"):
+    with pytest.raises(SettingsError, match="10000"):
         data.load("testing", mnist_path, limit=10001)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from diehl_cook.errors import SilentNetworkError
 from diehl_cook.labels import (UNASSIGNED, assign_labels, class_scores, confusion_matrix,
                                evaluate, predict, running_accuracy)
 
@@ -44,7 +45,7 @@ def test_class_without_neurons_is_never_predicted_even_if_all_counts_are_zero():
 
 
 def test_no_assigned_neuron_is_an_error():
-    with pytest.raises(ValueError, match="never fired"):
+    with pytest.raises(SilentNetworkError, match="never fired"):
         predict(np.ones((1, 2)), np.array([UNASSIGNED, UNASSIGNED]))
 
 

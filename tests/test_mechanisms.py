@@ -2,15 +2,18 @@
 
 Spikes are forced by hand: an input neuron fires at every step while its rate is
 1/dt, and an excitatory neuron fires at the next step once its v is set above
-threshold. Only synapse (input 0 -> exc 0) is non-zero, with no delay.
+threshold. Only synapse (input 0 -> exc 0) is non-zero, with no delay. The
+learning rules are checked against the paper's formulas written here in numpy.
 """
 import numpy as np
 import pytest
 from brian2 import Hz, Network, SpikeMonitor, mV, ms, second, volt
 
 from diehl_cook import parameters as p
-from diehl_cook.network import build_network
-from diehl_cook.simulation import use_runtime
+from diehl_cook.network import normalize_weights
+from diehl_cook.protocol import next_cycle
+
+from conftest import quiet_model
 
 N_E = 3
 W0 = 0.5
@@ -22,15 +25,10 @@ pytestmark = pytest.mark.usefixtures("numpy_target")   # tiny runs: no compiling
 class Bench:
     """The network with one live synapse, and helpers to force spikes."""
 
-    def __init__(self, stdp="neuron_traces", learning=True, w0=W0):
-        use_runtime()
+    def __init__(self, rule="triplet", learning=True, w0=W0):
         weights = np.zeros((p.N_INPUT, N_E))
         weights[0, 0] = w0
-        self.model = build_network(N_E, learning, stdp=stdp, weights=weights,
-                                   delays=np.zeros((p.N_INPUT, N_E)))
-        self.model.exc.v = p.V_REST_E
-        self.model.inh.v = p.V_REST_I
-        self.model.input.rate = 0 * Hz
+        self.model = quiet_model(N_E, learning, weights, rule=rule)
         self.pre = SpikeMonitor(self.model.input)
         self.post = SpikeMonitor(self.model.exc)
         self.net = Network(self.model.objects, self.pre, self.post)
@@ -58,41 +56,46 @@ class Bench:
         return self.post.t[self.post.i == 0] / second
 
 
-RULES = ["neuron_traces", "synaptic_traces"]
+def test_next_cycle_rules():
+    assert next_cycle(p.MIN_SPIKES, 5, 3) == (True, p.INTENSITY_START, 1)
+    assert next_cycle(p.MIN_SPIKES - 1, 2, 1) == (False, 2 + p.INTENSITY_STEP, 2)
 
 
-@pytest.mark.parametrize("stdp", RULES)
-def test_pre_after_post_depresses_by_nu_pre_times_post1(stdp):
-    bench = Bench(stdp)
+def test_normalization_makes_every_column_sum_to_78():
+    weights = np.random.default_rng(0).random((784, 5))
+    assert np.allclose(normalize_weights(weights).sum(axis=0), 78.0, rtol=1e-12)
+
+
+# --- The triplet rule (released code) -------------------------------------------
+def test_pre_after_post_depresses_by_eta_pre_times_post1():
+    bench = Bench("triplet")
     bench.post_spike()
     bench.wait(10 * ms)
     bench.pre_spike()
     (t_post,), (t_pre,) = bench.post_times(), bench.pre_times()
-    expected = W0 - p.NU_PRE * np.exp(-(t_pre - t_post) / float(p.TAU_POST1))
+    expected = W0 - p.ETA_PRE * np.exp(-(t_pre - t_post) / float(p.TAU_POST1))
     assert bench.w < W0
     assert bench.w == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("stdp", RULES)
-def test_post_after_pre_potentiates_by_nu_post_times_pre_times_post2_before(stdp):
-    bench = Bench(stdp)
+def test_post_after_pre_potentiates_by_eta_post_times_pre_times_post2_before():
+    bench = Bench("triplet")
     bench.post_spike()               # gives post2 a value before the pairing
     bench.wait(5 * ms)
     bench.pre_spike()
     bench.wait(8 * ms)
     bench.post_spike()
     (t_post1, t_post2), (t_pre,) = bench.post_times(), bench.pre_times()
-    depression = p.NU_PRE * np.exp(-(t_pre - t_post1) / float(p.TAU_POST1))
-    potentiation = (p.NU_POST * np.exp(-(t_post2 - t_pre) / float(p.TAU_PRE))
+    depression = p.ETA_PRE * np.exp(-(t_pre - t_post1) / float(p.TAU_POST1))
+    potentiation = (p.ETA_POST * np.exp(-(t_post2 - t_pre) / float(p.TAU_PRE))
                     * np.exp(-(t_post2 - t_post1) / float(p.TAU_POST2)))
     assert potentiation > 10 * depression
     assert bench.w == pytest.approx(W0 - depression + potentiation, rel=1e-12)
 
 
-@pytest.mark.parametrize("stdp", RULES)
-def test_first_post_spike_does_not_potentiate(stdp):
+def test_first_post_spike_does_not_potentiate():
     """post2 before the first post spike is 0, so that spike leaves w unchanged."""
-    bench = Bench(stdp)
+    bench = Bench("triplet")
     bench.pre_spike()
     bench.wait(3 * ms)
     bench.post_spike()
@@ -100,13 +103,12 @@ def test_first_post_spike_does_not_potentiate(stdp):
     assert bench.w == W0
 
 
-@pytest.mark.parametrize("stdp", RULES)
-def test_weights_are_clipped_to_zero_and_one(stdp):
-    low = Bench(stdp, w0=0.00001)
+def test_weights_are_clipped_to_zero_and_one():
+    low = Bench("triplet", w0=0.00001)
     low.post_spike()
     low.pre_spike()
     assert low.w == 0.0
-    high = Bench(stdp, w0=0.999)
+    high = Bench("triplet", w0=0.999)
     high.post_spike()
     high.wait(6 * ms)       # past the refractory period
     high.pre_spike()
@@ -114,6 +116,112 @@ def test_weights_are_clipped_to_zero_and_one(stdp):
     high.post_spike()       # potentiates by about 0.008: more than the room left
     assert len(high.post_times()) == 2
     assert high.w == 1.0
+
+
+# --- The paper's other three rules ------------------------------------------------
+def x_pre(t_post, t_pre):
+    """The presynaptic trace at t_post: set to 1 at t_pre, decays with tau_pre."""
+    return np.exp(-(t_post - t_pre) / float(p.TAU_PRE))
+
+
+def power_law(w, x):
+    """Paper, rule 1 (and rule 3 at a post spike): dw = eta (x_pre - x_tar)(w_max - w)^mu."""
+    return p.ETA_POST * (x - p.X_TAR) * (p.W_MAX - w) ** p.MU
+
+
+def exponential(w, x):
+    """Paper, rule 2: dw = eta (x_pre exp(-beta w) - x_tar exp(-beta (w_max - w)))."""
+    return p.ETA_POST * (x * np.exp(-p.BETA * w) - p.X_TAR * np.exp(-p.BETA * (p.W_MAX - w)))
+
+
+POST_SPIKE_RULES = {"power-law": power_law, "exponential": exponential, "pre-post": power_law}
+
+
+def pre_then_post(rule, w0, gap):
+    """A pre spike, then a post spike ``gap`` later; returns w and x_pre at the post spike."""
+    bench = Bench(rule, w0=w0)
+    bench.pre_spike()
+    bench.wait(gap)
+    bench.post_spike()
+    (t_pre,), (t_post,) = bench.pre_times(), bench.post_times()
+    return bench.w, x_pre(t_post, t_pre)
+
+
+@pytest.mark.parametrize("rule", POST_SPIKE_RULES)
+@pytest.mark.parametrize("gap", [5 * ms, 40 * ms])
+@pytest.mark.parametrize("w0", [0.001, 0.999])
+def test_post_after_pre_changes_w_by_the_papers_formula(rule, gap, w0):
+    """Near both bounds, with x_pre above x_tar at the post spike (pre 5 ms before)
+    and below it (40 ms before). Under the power law the sign follows x_pre - x_tar
+    whatever w: the weight rises, then falls."""
+    w, x = pre_then_post(rule, w0, gap)
+    assert w == pytest.approx(min(max(w0 + POST_SPIKE_RULES[rule](w0, x), 0), 1), rel=1e-12)
+    if POST_SPIKE_RULES[rule] is power_law:
+        assert (x > p.X_TAR) == (gap == 5 * ms)
+        assert np.sign(w - w0) == np.sign(x - p.X_TAR)
+
+
+def test_exponential_rule_pulls_weights_to_its_fixed_point():
+    """dw = 0 where x_pre exp(-beta w) = x_tar exp(-beta (w_max - w)): below that
+    weight a post spike potentiates, above it it depresses."""
+    _, x = pre_then_post("exponential", 0.3, 5 * ms)
+    fixed_point = 0.5 + np.log(x / p.X_TAR) / (2 * p.BETA)
+    for w0 in (fixed_point - 0.1, fixed_point + 0.1):
+        w, _ = pre_then_post("exponential", w0, 5 * ms)
+        assert np.sign(w - w0) == np.sign(fixed_point - w0)
+
+
+@pytest.mark.parametrize("rule, w0", [("power-law", 0.3), ("exponential", 0.3),
+                                      ("pre-post", 0.00001)])
+def test_post_without_any_pre_spike_depresses_by_x_tar(rule, w0):
+    """x_pre = 0: every rule depresses, down to 0 at most."""
+    bench = Bench(rule, w0=w0)
+    bench.post_spike()
+    assert bench.w == pytest.approx(max(w0 + POST_SPIKE_RULES[rule](w0, 0.0), 0), rel=1e-12)
+    assert bench.w < w0
+    if w0 < 1e-4:
+        assert bench.w == 0.0
+
+
+def test_power_law_changes_vanish_near_w_max():
+    """(w_max - w)^mu: at w = 0.999 the change is 0.001^0.2 = 0.25 of that at w = 0."""
+    low, _ = pre_then_post("power-law", 0.001, 5 * ms)
+    high, _ = pre_then_post("power-law", 0.999, 5 * ms)
+    ratio = (high - 0.999) / (low - 0.001)
+    assert ratio == pytest.approx((0.001 / 0.999) ** p.MU, rel=1e-9)
+
+
+@pytest.mark.parametrize("rule", ["power-law", "exponential"])
+def test_a_presynaptic_spike_alone_changes_nothing(rule):
+    bench = Bench(rule)
+    bench.post_spike()
+    before = bench.w
+    bench.wait(5 * ms)
+    bench.pre_spike()
+    assert bench.w == before
+
+
+@pytest.mark.parametrize("w0", [0.001, 0.999])
+def test_pre_post_rule_depresses_on_a_pre_spike_by_eta_pre_x_post_w_mu(w0):
+    bench = Bench("pre-post", w0=w0)
+    bench.post_spike()
+    bench.model.input_exc.w[0] = after_post = w0     # undo the post spike's own change
+    bench.wait(10 * ms)
+    bench.pre_spike()
+    (t_post,), (t_pre,) = bench.post_times(), bench.pre_times()
+    x_post = np.exp(-(t_pre - t_post) / float(p.TAU_POST1))
+    change = -p.ETA_PRE * x_post * after_post ** p.MU
+    assert change < 0
+    assert bench.w == pytest.approx(after_post + change, rel=1e-12)
+
+
+def test_a_weight_above_w_max_is_clipped_not_nan():
+    """Normalization can lift a weight above w_max; the power law's (w_max - w)^mu
+    is then taken as 0 and the weight clipped to w_max at the next post spike."""
+    bench = Bench("power-law", w0=1.2)
+    bench.pre_spike()
+    bench.post_spike()
+    assert bench.w == 1.0
 
 
 def test_theta_rises_by_theta_plus_per_spike_while_learning():

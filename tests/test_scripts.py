@@ -7,9 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import CHUNK, N_E, SEED
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import CHUNK, N_E, ROOT, SEED
 
 
 def script(name, *args, env=None):
@@ -23,13 +21,14 @@ def env(mnist_path, build_dir):
     return dict(os.environ, MNIST_DIR=mnist_path, DIEHL_COOK_BUILD_DIR=build_dir)
 
 
+@pytest.mark.compile
 def test_train_label_evaluate(tmp_path, env):
     out = tmp_path / "net"
     common = ["--chunk-size", CHUNK, "--no-progress"]
     trained = script("train.py", "--n-e", N_E, "--examples", 2 * CHUNK, "--seed", SEED,
-                     "--out", out, *common, env=env)
+                     "--rule", "triplet", "--out", out, *common, env=env)
     assert trained.returncode == 0, trained.stderr
-    assert f"trained N_e={N_E} on {2 * CHUNK} images" in trained.stdout
+    assert f"trained N_e={N_E} (triplet rule) on {2 * CHUNK} images" in trained.stdout
     assert np.load(out / "weights.npy").shape == (784, N_E)
     assert np.load(out / "theta.npy").shape == (N_E,)
     assert len(os.listdir(out / "training_log")) == 2
@@ -53,6 +52,7 @@ def test_train_label_evaluate(tmp_path, env):
     assert len(result["per_class_accuracy"]) == 10
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["images_seen"] == 2 * CHUNK and metadata["seed"] == SEED
+    assert metadata["rule"] == "triplet"
 
 
 def test_user_errors_give_a_message_not_a_traceback(tmp_path, env):
@@ -64,8 +64,17 @@ def test_user_errors_give_a_message_not_a_traceback(tmp_path, env):
     assert no_mnist.returncode == 2 and "MNIST not found" in no_mnist.stderr
 
 
-@pytest.mark.parametrize("name", ["train.py", "assign_labels.py", "evaluate.py",
-                                  "download_mnist.py", "benchmark.py", "plot.py"])
+SCRIPTS = ["train.py", "assign_labels.py", "evaluate.py", "download_mnist.py", "benchmark.py",
+           "plot.py", "tutorial.py", "sweep.py"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
 def test_help(name):
     shown = script(name, "--help")
     assert shown.returncode == 0 and "usage" in shown.stdout
+
+
+def test_scripts_are_thin_entry_points():
+    for name in SCRIPTS:
+        text = open(os.path.join(ROOT, "scripts", name)).read()
+        assert "sys.path" not in text and "from diehl_cook.cli import main" in text

@@ -5,13 +5,14 @@ import os
 import numpy as np
 import pytest
 
-from diehl_cook.storage import (StorageError, TrainedNetwork, load_checkpoint, load_network,
-                                save_checkpoint, save_network)
+from diehl_cook.errors import StorageError
+from diehl_cook.network import TrainedNetwork
+from diehl_cook.storage import load_checkpoint, load_network, save_checkpoint, save_network
 
 
 def make(n_e=5):
     rng = np.random.default_rng(0)
-    return TrainedNetwork(rng.random((784, n_e)), rng.random(n_e) * 0.03, dict(seed=3))
+    return TrainedNetwork(rng.random((784, n_e)), rng.random(n_e) * 0.03, seed=3, rule="pre-post")
 
 
 def test_round_trip(tmp_path):
@@ -21,6 +22,7 @@ def test_round_trip(tmp_path):
     back = load_network(tmp_path, need_assignments=True)
     assert np.array_equal(back.weights, net.weights) and np.array_equal(back.theta, net.theta)
     assert back.assignments.tolist() == [0, 1, -1, 3, 9]
+    assert back.seed == 3 and back.rule == "pre-post"
     assert back.metadata["seed"] == 3 and back.metadata["n_e"] == 5
     assert "brian2" in back.metadata["versions"] and "WEIGHT_SUM" in back.metadata["parameters"]
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
@@ -71,9 +73,10 @@ def test_missing_assignments_says_what_to_run(tmp_path):
 def test_checkpoint_round_trip_and_corruption(tmp_path):
     assert load_checkpoint(tmp_path) is None
     net = make()
-    save_checkpoint(tmp_path, net.weights, net.theta, dict(done=40))
-    weights, theta, progress = load_checkpoint(tmp_path)
-    assert np.array_equal(weights, net.weights) and progress == dict(done=40)
+    save_checkpoint(tmp_path, net, dict(done=40, seed=3, rule="pre-post"))
+    back, progress = load_checkpoint(tmp_path)
+    assert np.array_equal(back.weights, net.weights) and np.array_equal(back.theta, net.theta)
+    assert progress["done"] == 40 and (back.seed, back.rule) == (3, "pre-post")
     (tmp_path / "checkpoint.npz").write_bytes(b"PK broken")
     with pytest.raises(StorageError, match="corrupt"):
         load_checkpoint(tmp_path)
@@ -92,3 +95,13 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert (tmp_path / "weights.npy").read_bytes() == before
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
     assert json.loads((tmp_path / "metadata.json").read_text())["n_e"] == 5
+
+
+def test_a_folder_without_a_rule_was_trained_with_the_triplet_rule(tmp_path):
+    """Folders written before the learning rules existed (the shipped one-pass
+    networks) record no rule: they load as triplet."""
+    save_network(tmp_path, make())
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    del metadata["rule"]
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    assert load_network(tmp_path).rule == "triplet"

@@ -4,17 +4,20 @@ import pytest
 from brian2 import ms, second
 
 from diehl_cook import parameters as p
-from diehl_cook.network import build_network, initial_state, input_pairs
-from diehl_cook.simulation import use_runtime
+from diehl_cook.engine import use_runtime
+from diehl_cook.errors import SettingsError
+from diehl_cook.network import TrainedNetwork, build_network, initial_state, input_pairs
+from diehl_cook.settings import RunSettings
 
 N_E = 7
+pytestmark = pytest.mark.usefixtures("numpy_target")   # builds only: no compiling
 
 
 @pytest.fixture
 def model():
     use_runtime()
-    weights, delays = initial_state(N_E, np.random.default_rng(3))
-    return build_network(N_E, learning=True, weights=weights, delays=delays), weights, delays
+    weights, delays = initial_state(N_E, 3)
+    return build_network(RunSettings(n_e=N_E), weights, delays), weights, delays
 
 
 def test_exc_to_inh_is_one_to_one(model):
@@ -49,7 +52,7 @@ def test_input_pairs_follow_the_weight_matrix_layout():
 
 
 def test_initial_weights_and_delays_follow_the_released_code():
-    weights, delays = initial_state(400, np.random.default_rng(0))
+    weights, delays = initial_state(400, 0)
     assert weights.shape == delays.shape == (784, 400)
     assert weights.min() >= 0.01 * 0.3 and weights.max() < 1.01 * 0.3
     assert abs(weights.mean() - 0.51 * 0.3) < 0.002
@@ -58,7 +61,18 @@ def test_initial_weights_and_delays_follow_the_released_code():
 
 def test_sizes_other_than_400_work_and_tiny_ones_are_refused():
     use_runtime()
-    w, d = initial_state(3, np.random.default_rng(0))
-    assert len(build_network(3, False, weights=w, delays=d).inh_exc) == 6
-    with pytest.raises(ValueError, match="at least 2"):
-        build_network(1, False, weights=w[:, :1], delays=d[:, :1])
+    w, d = initial_state(3, 0)
+    assert len(build_network(RunSettings(phase="testing", n_e=3), w, d).inh_exc) == 6
+    with pytest.raises(SettingsError, match="--n-e must be an integer of at least 2"):
+        RunSettings(n_e=1)
+
+
+def test_a_network_owns_its_delays_drawn_once_from_its_seed():
+    """The delays of a trained network are those it was trained with: the second
+    draw of the released code's initialization from the network's seed."""
+    network = TrainedNetwork.untrained(5, 11)
+    rng = np.random.default_rng(11)
+    assert np.array_equal(network.weights, (rng.random((784, 5)) + 0.01) * 0.3)
+    assert np.array_equal(network.delays, rng.random((784, 5)) * 0.010)
+    trained = TrainedNetwork(np.zeros((784, 5)), np.zeros(5), seed=11)
+    assert np.array_equal(trained.delays, network.delays)

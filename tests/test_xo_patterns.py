@@ -3,6 +3,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, mV, ms, second
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
@@ -98,6 +99,7 @@ def test_prediction_counts_ties_as_errors():
     assert result["correct_of_decided"] == 0.5
 
 
+@pytest.mark.compile    # not compiled (numpy target), but a long simulation: with the slow tests
 def test_short_training_beats_the_untrained_control(numpy_target):
     outcome = xo.experiment(train_trials=60, train_noise=0.05, test_trials=100,
                             noise_levels=[0.05], seed=1, progress=False)

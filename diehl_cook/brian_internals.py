@@ -1,0 +1,80 @@
+"""Every use of Brian 2 internals, in one place.
+
+The engine needs four things that Brian 2.9 offers no public way to do. Each is
+one function here, with why; ``tests/test_brian_internals.py`` fails if a new
+Brian release changes what they rely on.
+"""
+import os
+
+import numpy as np
+from brian2 import Function, Network
+
+
+def stop_function():
+    """``stop_if_not_running(status)`` for model code: returns ``status`` and, when
+    it is not 0 (RUNNING), stops the simulation as ``brian2.stop()`` does.
+
+    Why: the engine stops after the last image of a chunk, which only the model
+    knows (retries make the duration unknown in advance). ``stop()`` cannot be
+    called from generated code, so this sets the flag it sets, the class
+    attribute ``Network._globally_stopped`` (``Network::_globally_stopped`` in
+    the C++ of standalone mode)."""
+    def stop_if_not_running(status):
+        if np.any(status != 0):
+            Network._globally_stopped = True
+        return status
+
+    function = Function(stop_if_not_running, arg_units=[1], return_unit=1,
+                        arg_types=["integer"], return_type="integer")
+    function.implementations.add_implementation("cpp", """
+        int stop_if_not_running(int status)
+        {
+            if (status != 0)
+                Network::_globally_stopped = true;
+            return status;
+        }
+        """, compiler_kwds={"headers": ['"network.h"']})
+    function.implementations.add_implementation("cython", """
+        from brian2 import Network as _Network
+        cdef int stop_if_not_running(int status):
+            if status != 0:
+                _Network._globally_stopped = True
+            return status
+        """)
+    return function
+
+
+def seed_from_variable(device, variable):
+    """Make the compiled program seed its random generator, at the start of each
+    run, from a scalar integer ``variable`` that every run sets (``run_args``).
+
+    Why: ``seed()`` in standalone mode fixes the seed at compile time; each chunk
+    needs its own seed without recompiling. This names the program's generator
+    (``brian::_random_generators``) and the variable's array in main()."""
+    array = device.get_array_name(variable)
+    device.insert_code("main", f"brian::_random_generators[0].seed((unsigned long) brian::{array}[0]);")
+
+
+def forget_record_shapes(monitors):
+    """Let each monitor read the shape of its 2-D records from the next run's files.
+
+    Why: after a run, Brian keeps the shape of a monitor's record (variable.size)
+    and reads that many values from the files of the next run of the same
+    program, whose number of records differs."""
+    for monitor in monitors:
+        for variable in monitor.variables.values():
+            if isinstance(getattr(variable, "size", None), tuple):
+                variable.size = (0, variable.size[1])
+
+
+def delete_run_inputs(device, directory):
+    """Delete the files in which ``device.run(run_args=...)`` passed its arrays.
+
+    Why: Brian writes each array given to a run to a file named by its content
+    (``device.run_args_arrays``) and never deletes them; a 60,000-image epoch
+    would leave half a gigabyte behind."""
+    for name in device.run_args_arrays:
+        for suffix in ("", ".lock"):
+            path = os.path.join(directory, "static_arrays", name + suffix)
+            if os.path.exists(path):
+                os.remove(path)

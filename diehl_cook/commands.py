@@ -1,0 +1,342 @@
+"""What each ``diehl-cook`` subcommand does (``cli`` parses, this runs).
+
+Thin: each function reads its options, calls the pipeline, the experiments or the
+plots, and prints a summary line.
+"""
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+from . import data, experiments, pipeline, plots, storage
+from . import parameters as p
+from .engine import Engine
+from .errors import MnistError, SettingsError
+from .network import TrainedNetwork
+from .reference import run_reference
+from .settings import FULL_MODEL, Mechanisms, RunSettings
+
+
+def settings_from(args, **values):
+    """A RunSettings from the command's options (those it has) and ``values``."""
+    names = dict(n_e="n_e", rule="rule", seed="seed", epochs="epochs", chunk_size="chunk_size",
+                 jobs="jobs", build_dir="build_dir")
+    found = {field: getattr(args, option) for field, option in names.items()
+             if hasattr(args, option)}
+    found["progress"] = not getattr(args, "no_progress", False)
+    return RunSettings(**dict(found, **values))
+
+
+def interruption_hint(args):
+    """What to tell the user after Ctrl+C."""
+    if args.command == "train":
+        out = args.out or os.path.join("weights", f"n{args.n_e}")
+        return (f": the finished chunks are saved in {out}; continue with the same "
+                f"command and --resume")
+    return ""
+
+
+# -- train, label, evaluate ---------------------------------------------------
+def train(args):
+    settings = settings_from(args, phase="training")
+    out = args.out or os.path.join("weights", f"n{settings.n_e}")
+    images, labels = data.load("training", args.mnist_dir, args.examples)
+    start = time.time()
+    network, _ = pipeline.train(settings, out, images, labels, resume=args.resume)
+    history = network.metadata["running_accuracy"]
+    estimate = f"; last running accuracy {100 * history[-1][1]:.2f}%" if history else ""
+    print(f"trained N_e={settings.n_e} ({settings.rule} rule) on "
+          f"{network.metadata['images_seen']} images in {time.time() - start:.0f} s"
+          f"{estimate}; saved to {out}")
+    print(f"next: python scripts/assign_labels.py --weights {out}")
+
+
+def label(args):
+    images, labels = data.load("training", args.mnist_dir, args.examples)
+    network, result = pipeline.label(settings_from(args, phase="labelling"), args.weights,
+                                     images, labels)
+    assignments = network.assignments
+    per_class = np.bincount(assignments[assignments >= 0], minlength=p.N_CLASSES)
+    print(f"labelled {len(assignments)} neurons on {len(images)} training images "
+          f"({result.presentations.mean():.2f} presentations per image); "
+          f"unassigned: {np.sum(assignments < 0)}; neurons per class: {per_class.tolist()}")
+    print(f"next: python scripts/evaluate.py --weights {args.weights}")
+
+
+def evaluate(args):
+    images, labels = data.load("testing", args.mnist_dir, args.examples)
+    scores, _ = pipeline.test(settings_from(args, phase="testing"), args.weights, images,
+                              labels)
+    print(f"evaluated {args.weights} on {len(images)} test images "
+          f"({scores['presentations_per_image']:.2f} presentations per image)")
+    print(f"accuracy: {100 * scores['accuracy']:.2f}%")
+    if args.json:
+        storage.save_json(args.json, dict(
+            weights=args.weights, test_images=len(images), accuracy=scores["accuracy"],
+            per_class_accuracy=[None if np.isnan(a) else float(a) for a in scores["per_class"]],
+            confusion_matrix=scores["confusion"].tolist(),
+            presentations_per_image=scores["presentations_per_image"]))
+
+
+# -- plot ---------------------------------------------------------------------
+def plot(args):
+    network = storage.load_network(args.weights)
+    name = os.path.basename(os.path.normpath(args.weights))
+    os.makedirs(args.out, exist_ok=True)
+    path = lambda what: os.path.join(args.out, f"{name}_{what}.png")  # noqa: E731
+    plots.receptive_fields(network.weights, path("receptive_fields"))
+    plots.theta_per_neuron(network.theta, network.assignments, path("theta"))
+    plots.training_accuracy(network.metadata.get("running_accuracy", []),
+                            path("training_accuracy"))
+    if args.result:
+        with open(args.result) as f:
+            result = json.load(f)
+        plots.confusion(result["confusion_matrix"], path("confusion"),
+                        f"{name}: test accuracy {100 * result['accuracy']:.2f}% "
+                        f"({result['test_images']} images)")
+    images, _ = data.load("testing", args.mnist_dir, args.raster_image + 1)
+    plots.presentation_raster(experiments.presentation(network, images[args.raster_image]),
+                              path("raster"))
+    print(f"figures for {args.weights} written to {args.out}/{name}_*.png")
+
+
+# -- compare ------------------------------------------------------------------
+def compare(args):
+    """A table of trained, labelled and evaluated networks, and their receptive
+    fields side by side."""
+    rows, panels = [], []
+    for folder in args.weights:
+        network = storage.load_network(folder)
+        evaluation = storage.load_evaluation(folder) or {}
+        rows.append(dict(folder=folder, rule=network.rule, n_e=network.n_e,
+                         images_seen=network.metadata.get("images_seen"),
+                         accuracy=evaluation.get("accuracy"),
+                         test_presentations_per_image=evaluation.get("presentations_per_image"),
+                         training_wall_time_s=network.metadata.get("wall_time_s"),
+                         training=storage.training_log_summary(folder)))
+        accuracy = evaluation.get("accuracy")
+        panels.append((f"{network.rule}" + (f": {100 * accuracy:.2f}%" if accuracy else ""),
+                       network.weights))
+        print(_compare_line(rows[-1]))
+    if args.figure:
+        plots.fields_side_by_side(panels, args.figure)
+    if args.json:
+        storage.save_json(args.json, dict(networks=rows, command=" ".join(sys.argv)))
+
+
+def _compare_line(row):
+    accuracy = "not evaluated" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f}%"
+    training = row["training"] or {}
+    spikes = training.get("spikes_per_image")
+    return (f"{row['folder']}: {row['rule']} rule, N_e={row['n_e']}, {row['images_seen']} "
+            f"training images in {row['training_wall_time_s']} s; test accuracy {accuracy}; "
+            + (f"{spikes:.1f} spikes per training image; " if spikes else "")
+            + f"{row['test_presentations_per_image']} presentations per test image")
+
+
+# -- benchmark ----------------------------------------------------------------
+def _timed(function):
+    start = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - start
+
+
+def _measure(label, result, seconds):
+    presentations = int(result.presentations.sum())
+    figures = dict(images=len(result.presentations), presentations=presentations,
+                   seconds=round(seconds, 3),
+                   ms_per_presentation=round(1000 * seconds / presentations, 2),
+                   presentations_per_image=round(presentations / len(result.presentations), 3))
+    print(f"{label:<40} {figures['images']:>6} img {presentations:>6} pres "
+          f"{figures['ms_per_presentation']:>9.2f} ms/pres", flush=True)
+    return figures
+
+
+def _bench_engine(settings, network, images, label):
+    engine, build = _timed(lambda: Engine(settings, network.delays))
+    print(f"{label}: engine build (generate + compile, or reuse) {build:.1f} s", flush=True)
+    return engine, dict(build_seconds=round(build, 1), engine_steady_state=_measure(
+        f"{label} engine", *_timed(lambda: engine.run(images, network, seed=1))))
+
+
+def benchmark(args):
+    chunk = max(args.engine_images, args.reference_images)
+    images, _ = data.load("training", args.mnist_dir, chunk + 1)
+    same = images[1:args.reference_images + 1]
+    print(f"N_e = {args.n_e}; {os.cpu_count()} cores; {platform.platform()}")
+    figures = dict(n_e=args.n_e, machine=dict(cpus=os.cpu_count(),
+                                             processor=platform.processor(),
+                                             platform=platform.platform()),
+                   versions=storage.versions(), training={})
+    for rule in args.rules:
+        settings = settings_from(args, phase="training", rule=rule, chunk_size=chunk)
+        network = TrainedNetwork.untrained(args.n_e, 0, rule)
+        _, figures["training"][rule] = _bench_engine(settings, network, images[:args.engine_images],
+                                                     f"training, {rule} rule")
+    settings = settings_from(args, phase="testing", chunk_size=chunk)
+    _, figures["frozen"] = _bench_engine(settings, network, images[:args.engine_images], "frozen")
+    figures["reference"] = _bench_reference(args, same, figures)
+    storage.save_json(args.json, figures)
+    print(f"figures written to {args.json}")
+
+
+def _bench_reference(args, images, figures):
+    """The plain Python loop (what most ports run: the textbook triplet rule), timed
+    after a warm-up image, against the engine's steady state."""
+    loops = dict(training=(settings_from(args, phase="training", rule="triplet"), True),
+                 frozen=(settings_from(args, phase="testing"), False))
+    measured = {}
+    for phase, (settings, textbook) in loops.items():
+        network = TrainedNetwork.untrained(args.n_e, 0, "triplet")
+        run_reference(settings, network, images[:1], seed=1, textbook=textbook)  # warm-up
+        loop = _measure(f"{phase} loop" + (", textbook triplet" if textbook else ""),
+                        *_timed(lambda: run_reference(settings, network, images, seed=1,
+                                                      textbook=textbook)))
+        engine = (figures["training"].get("triplet") if textbook else figures["frozen"])
+        if engine is not None:
+            speedup = loop["ms_per_presentation"] / engine["engine_steady_state"]["ms_per_presentation"]
+            loop["engine_speedup"] = round(speedup, 1)
+            print(f"  speed-up of the engine: {speedup:.0f}x")
+        measured[phase] = loop
+    return measured
+
+
+# -- sweep --------------------------------------------------------------------
+def sweep(args):
+    if not args.parameter.isupper() or not hasattr(p, args.parameter):
+        raise SettingsError(f"diehl_cook/parameters.py has no constant {args.parameter}")
+    current = getattr(p, args.parameter)
+    unit = current / float(current) if float(current) else 1.0
+    train_set = data.load("training", args.mnist_dir, max(args.train, args.label))
+    test_set = data.load("testing", args.mnist_dir, args.test)
+    settings = settings_from(args, phase="training")
+    rows = []
+    for value in args.values:
+        setattr(p, args.parameter, value * unit)
+        started = time.time()
+        result = experiments.ablation(
+            settings, (train_set[0][:args.train], train_set[1][:args.train]),
+            (train_set[0][:args.label], train_set[1][:args.label]), test_set)
+        row = {k: v for k, v in result.items() if k not in ("weights", "theta", "mechanisms")}
+        rows.append(dict(row, value=value, wall_time_s=round(time.time() - started, 1)))
+        print(_sweep_line(args.parameter, rows[-1]), flush=True)
+    setattr(p, args.parameter, current)
+    if args.json:
+        storage.save_json(args.json, dict(
+            parameter=args.parameter, rule=args.rule, n_e=args.n_e, train=args.train,
+            label=args.label, test=args.test, seed=args.seed, command=" ".join(sys.argv),
+            results=rows))
+
+
+def _sweep_line(parameter, row):
+    accuracy = "silent" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f}%"
+    return (f"{parameter} = {row['value']:g}: test accuracy {accuracy}; training "
+            f"{row['training_spikes_per_presentation']:.1f} spikes per presentation, "
+            f"{row['training_presentations_per_image']:.2f} presentations per image "
+            f"({row['wall_time_s']:.0f} s)")
+
+
+# -- download -----------------------------------------------------------------
+def download(args):
+    if args.verify:
+        data.verify(args.mnist_dir)
+        print(f"MNIST in {data.mnist_dir(args.mnist_dir)}: all four checksums match")
+        return
+    try:
+        directory = data.download(args.mnist_dir, args.mirror)
+    except OSError as error:
+        raise MnistError(f"download from {args.mirror} failed: {error}") from error
+    print(f"MNIST downloaded to {directory}; all four checksums match")
+
+
+# -- tutorial -----------------------------------------------------------------
+ABLATIONS = (Mechanisms(), Mechanisms(lateral_inhibition=False),
+             Mechanisms(adaptive_threshold=False), Mechanisms(normalization=False))
+
+
+def tutorial(args):
+    parts = dict(stdp=_stdp_part, inhibition=_inhibition_part, ablations=_ablations_part)
+    unknown = set(args.parts) - set(parts)
+    if unknown:
+        raise SettingsError(f"unknown part(s) {', '.join(sorted(unknown))}; "
+                            f"choose among {', '.join(parts)}")
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "tutorial_results.json")
+    results = {}
+    if os.path.exists(path):
+        with open(path) as handle:
+            results = json.load(handle)
+    for part in args.parts or parts:
+        results[part] = dict(parts[part](args), command=" ".join(sys.argv))
+        storage.save_json(path, results)
+    print(f"figures in {args.out}/tutorial_*.png, numbers in {path}")
+
+
+def _figure(args, name):
+    return os.path.join(args.out, f"tutorial_{name}.png")
+
+
+def _stdp_part(args):
+    window = experiments.stdp_window(np.arange(-80, 81, 2.0))
+    example = experiments.trace_example()
+    plots.stdp_window(window, example, _figure(args, "stdp_window"))
+    print(f"STDP: largest potentiation {float(window['after_post'].max()):.5f}, largest "
+          f"depression {float(window['isolated'].min()):.6f}; isolated pairs never potentiate")
+    return dict(dt_ms=window["dt_ms"].tolist(), isolated=window["isolated"].tolist(),
+                after_post=window["after_post"].tolist(), triplet_change=example["change"])
+
+
+def _inhibition_part(args):
+    network = storage.load_network(args.weights)
+    images, labels = data.load("testing", args.mnist_dir, 1)
+    result = {}
+    for name, mechanisms in (("on", FULL_MODEL), ("off", Mechanisms(lateral_inhibition=False))):
+        shown = experiments.presentation(network, images[0], mechanisms)
+        plots.presentation_raster(shown, _figure(args, f"inhibition_{name}"),
+                                  title=f"Lateral inhibition {name}")
+        counts = shown["counts"]
+        result[name] = dict(spikes=int(counts.sum()), active_neurons=int(np.sum(counts > 0)))
+        print(f"inhibition {name}: {counts.sum()} excitatory spikes from "
+              f"{np.sum(counts > 0)} of {network.n_e} neurons (test image 0, a {labels[0]})")
+    # The drive of question 7: how many pixels of an image are on at all.
+    train_images, _ = data.load("training", args.mnist_dir, 10000)
+    nonzero = (train_images.reshape(len(train_images), -1) > 0).sum(axis=1)
+    print(f"non-zero pixels per training image (first 10,000): mean {nonzero.mean():.1f}, "
+          f"sd {nonzero.std():.1f}")
+    return dict(weights=args.weights, image=0, **result,
+                nonzero_pixels_mean=float(nonzero.mean()), nonzero_pixels_sd=float(nonzero.std()))
+
+
+def _ablations_part(args):
+    train_set = data.load("training", args.mnist_dir, max(args.train, args.label))
+    test_set = data.load("testing", args.mnist_dir, args.test)
+    results = []
+    for mechanisms in ABLATIONS:
+        started = time.time()
+        result = experiments.ablation(
+            settings_from(args, phase="training", mechanisms=mechanisms),
+            (train_set[0][:args.train], train_set[1][:args.train]),
+            (train_set[0][:args.label], train_set[1][:args.label]), test_set)
+        result["wall_time_s"] = round(time.time() - started, 1)
+        print(_ablation_line(result), flush=True)
+        results.append(result)
+    plots.ablation_fields(results, _figure(args, "ablations"))
+    return dict(settings=dict(n_e=args.n_e, rule=args.rule, train=args.train, label=args.label,
+                              test=args.test, seed=args.seed),
+                variants=[{k: v for k, v in r.items() if k not in ("weights", "theta")}
+                          for r in results])
+
+
+def _ablation_line(result):
+    line = f"{result['mechanisms']}: "
+    if result["fell_silent"]:
+        line += f"fell silent during training, kept its first {result['trained_images']} images; "
+    if result["accuracy"] is None:
+        line += "silent at test time too, no accuracy"
+    else:
+        line += (f"test accuracy {100 * result['accuracy']:.2f}%, {result['spikes_per_image']:.1f} "
+                 f"spikes from {result['active_neurons_per_image']:.1f} neurons per test image")
+    return line + f" ({result['wall_time_s']:.0f} s)"

@@ -1,0 +1,271 @@
+"""The fast engine: the whole protocol of a phase inside one compiled Brian 2 program.
+
+A one-neuron ``protocol`` group advances or retries at the start of every 500 ms
+cycle (``protocol.PROTOCOL_CODE``), the input group reads its rates from a table
+of images indexed by the protocol's example number, the weights are normalized
+by ``run_regularly`` operations once per cycle, spike counts are recorded once
+per cycle, and a C++ function stops the run after the last image. With
+``cpp_standalone`` the program is compiled once per phase and network and then
+run for successive chunks of images (``device.run(run_args=...)``); Python never
+steps through the examples.
+"""
+import hashlib
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import (Network, NeuronGroup, StateMonitor, Synapses, TimedArray, defaultclock,
+                    linked_var, second, set_device, start_scope, volt)
+from brian2 import seed as brian_seed
+from brian2.devices import reset_device
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+from . import brian_internals
+from . import parameters as p
+from .network import TrainedNetwork, build_network
+from .protocol import (CYCLE_STEPS, CYCLE_TIME, DONE, PRESENTATION_STEPS, PROTOCOL_CODE,
+                       PROTOCOL_EQUATIONS, SILENT, input_rates, protocol_namespace,
+                       silent_error)
+
+# The input rates of the engine: the image table is a TimedArray whose "time" is
+# the example number (one row per second), read with the protocol's example index.
+ENGINE_INPUT_EQUATIONS = """
+rate = image_rate * presenting : Hz
+presenting = int(timestep(t, dt) % cycle_steps < presentation_steps) : 1 (shared)
+image_rate : Hz         # set at the start of each cycle
+example : integer (linked)
+intensity : 1 (linked)
+"""
+# Run at the start of each cycle, after the protocol step has chosen the image.
+SET_IMAGE_RATE = "image_rate = image_rates(example * second, i) * intensity * Hz"
+
+# One record per presentation: which image, at which intensity, how many spikes.
+LOG_FIELDS = [("image", np.int64), ("intensity", np.int64), ("spikes", np.int64)]
+
+
+def presentation_log(image, intensity, spikes):
+    """The log of a run's presentations, a record array with fields image,
+    intensity and spikes."""
+    log = np.zeros(len(image), dtype=LOG_FIELDS)
+    log["image"], log["intensity"], log["spikes"] = image, intensity, spikes
+    return log
+
+
+@dataclass
+class PhaseResult:
+    """What a run over some images produced."""
+    counts: np.ndarray          # (n_images, n_e) spikes of each neuron in the accepted presentation
+    presentations: np.ndarray   # (n_images,) presentations needed (1 = no retry)
+    log: np.ndarray             # every presentation: image, intensity, spikes (presentation_log)
+    network: TrainedNetwork = None  # weights and theta after the run (learning only)
+
+    @staticmethod
+    def concatenate(parts, offsets):
+        """Join consecutive results; ``offsets`` are their first image indices."""
+        logs = []
+        for part, offset in zip(parts, offsets):
+            log = part.log.copy()
+            log["image"] += offset
+            logs.append(log)
+        return PhaseResult(np.concatenate([r.counts for r in parts]),
+                           np.concatenate([r.presentations for r in parts]),
+                           np.concatenate(logs), parts[-1].network)
+
+
+def use_runtime():
+    """Brian's runtime mode with a fresh scope (for the Python loops)."""
+    reset_device("runtime")
+    start_scope()
+    defaultclock.dt = p.DT
+
+
+@contextmanager
+def standalone_device(directory):
+    """A new ``cpp_standalone`` device, active inside the ``with`` block only:
+    the previous device (runtime mode) is restored whatever happens. Each engine
+    owns its device, so several compiled programs can live in one process."""
+    device = CPPStandaloneDevice()
+    set_device(device, build_on_run=False, directory=directory)
+    try:
+        yield device
+    finally:
+        reset_device()
+
+
+def default_build_dir():
+    """Where compiled programs are kept: $DIEHL_COOK_BUILD_DIR or ~/.cache/diehl_cook."""
+    return os.environ.get("DIEHL_COOK_BUILD_DIR",
+                          os.path.join(os.path.expanduser("~"), ".cache", "diehl_cook"))
+
+
+class Engine:
+    """The protocol of one phase (``settings.phase``) for one network.
+
+    The input delays (784, n_e; seconds) are fixed for the life of a network and
+    are compiled into the program; weights, theta, images and the seed are given
+    to each run. In ``cpp_standalone`` mode (the default) the program is generated
+    and compiled once, in a folder of ``settings.build_dir``, and every ``run``
+    executes it on up to ``settings.chunk_size`` images; compiled programs are
+    kept and reused by later processes. ``standalone=False`` runs the same model
+    in Brian's runtime mode (no compilation, slower), rebuilt for every call.
+    """
+
+    def __init__(self, settings, delays, job=0, standalone=True):
+        self.settings, self.delays = settings, np.asarray(delays, dtype=float)
+        self.standalone = standalone
+        if standalone:
+            self.directory = os.path.join(settings.build_dir or default_build_dir(),
+                                          self._program_name(job))
+            with standalone_device(self.directory) as device:
+                self._device = device
+                self.objects = self._build_program()
+
+    @property
+    def learning(self):
+        return self.settings.learning
+
+    def _program_name(self, job):
+        s = self.settings
+        kind = f"learning-n{s.n_e}-chunk{s.chunk_size}-{s.rule}" if s.learning else \
+            f"frozen-n{s.n_e}-chunk{s.chunk_size}"
+        model = "" if s.mechanisms.name == "full" else f"-{s.mechanisms.name}"
+        tag = hashlib.sha1(self.delays.tobytes()).hexdigest()[:10]
+        return f"{kind}{model}-{tag}-job{job}"
+
+    # -- building ------------------------------------------------------------
+    def _build(self, image_rates, weights, theta):
+        """Create the network with its protocol; returns the objects by name."""
+        start_scope()
+        defaultclock.dt = p.DT
+        model = build_network(self.settings, weights, self.delays, theta,
+                              input_equations=ENGINE_INPUT_EQUATIONS)
+        protocol = _protocol_group(model, image_rates)
+        extra = [protocol, _spike_counter(model, protocol)]
+        if self.learning and self.settings.mechanisms.normalization:
+            _normalize_every_cycle(model)
+        # One record per cycle, taken before the protocol acts on it.
+        counts = StateMonitor(model.exc, "count", record=True, dt=CYCLE_TIME, when="start",
+                              order=0, name="count_monitor")
+        cycles = StateMonitor(protocol, ["example", "intensity", "spikes"], record=0,
+                              dt=CYCLE_TIME, when="start", order=0, name="cycle_monitor")
+        network = Network(model.objects + extra + [counts, cycles])
+        return dict(model=model, protocol=protocol, counts=counts, cycles=cycles,
+                    network=network, image_rates=image_rates)
+
+    def _max_duration(self, n_images):
+        return (n_images * p.MAX_PRESENTATIONS + 1) * CYCLE_TIME
+
+    def _build_program(self):
+        table = TimedArray(np.zeros((self.settings.chunk_size + 1, p.N_INPUT)), dt=1 * second,
+                           name="image_rates")
+        # Weights and theta are placeholders here: every run sets them.
+        objects = self._build(table, np.zeros((p.N_INPUT, self.settings.n_e)),
+                              np.zeros(self.settings.n_e))
+        self._device.apply_run_args()
+        brian_internals.seed_from_variable(self._device, objects["protocol"].variables["rng_seed"])
+        objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={})
+        self._device.build(directory=self.directory, compile=True, run=False, clean=False,
+                           with_output=False)
+        return objects
+
+    # -- running -------------------------------------------------------------
+    def run(self, images, network, seed, first_image=0):
+        """Present ``images`` (array (n, 28, 28) or (n, 784), n <= chunk_size) to
+        ``network`` (its weights and theta are used). ``first_image`` only labels
+        errors. Returns a ``PhaseResult``."""
+        n = len(images)
+        if not 0 < n <= self.settings.chunk_size:
+            raise ValueError(f"a run takes 1 to {self.settings.chunk_size} images, got {n}")
+        # One extra silent row: the step in which the run stops reads row n.
+        rates = np.zeros((self.settings.chunk_size + 1, p.N_INPUT))
+        rates[:n] = input_rates(images)
+        run = self._run_standalone if self.standalone else self._run_runtime
+        objects = run(rates, n, network, seed)
+        protocol = objects["protocol"]
+        status, example = int(protocol.status[0]), int(protocol.example[0])
+        if status == SILENT:
+            raise silent_error(first_image + example, objects["model"].exc.theta[:] / volt)
+        if status != DONE:      # Ctrl+C: Brian stops the program gracefully
+            raise KeyboardInterrupt(f"run stopped at image {first_image + example}")
+        assert example == n, (example, n)
+        result = _responses(objects, n)
+        if self.learning:
+            model = objects["model"]
+            weights = np.asarray(model.input_exc.w[:]).reshape(p.N_INPUT, self.settings.n_e)
+            result.network = TrainedNetwork(weights, np.asarray(model.exc.theta[:] / volt),
+                                            network.seed, network.rule)
+        return result
+
+    def _run_standalone(self, rates, n, network, seed):
+        o = self.objects
+        model = o["model"]
+        run_args = {o["image_rates"]: rates,
+                    o["protocol"].n_examples: n,
+                    o["protocol"].rng_seed: seed,
+                    model.input_exc.w: np.asarray(network.weights, dtype=float).ravel(),
+                    model.exc.theta: np.asarray(network.theta, dtype=float) * volt}
+        self._device.run(directory=self.directory, with_output=False, run_args=run_args)
+        brian_internals.delete_run_inputs(self._device, self.directory)
+        brian_internals.forget_record_shapes([o["counts"], o["cycles"]])
+        return o
+
+    def _run_runtime(self, rates, n, network, seed):
+        use_runtime()
+        objects = self._build(TimedArray(rates, dt=1 * second, name="image_rates"),
+                              network.weights, network.theta)
+        objects["protocol"].n_examples = n
+        brian_seed(seed)
+        objects["network"].run(self._max_duration(n), namespace={})
+        return objects
+
+
+def _protocol_group(model, image_rates):
+    """The one-neuron group that runs the protocol, and the input's link to it."""
+    protocol = NeuronGroup(1, PROTOCOL_EQUATIONS, name="protocol",
+                           namespace=dict(protocol_namespace(),
+                                          stop_if_not_running=brian_internals.stop_function()))
+    protocol.intensity = p.INTENSITY_START
+    protocol.run_regularly(PROTOCOL_CODE, dt=CYCLE_TIME, when="start", order=1,
+                           name="protocol_step")
+    model.input.namespace.update(image_rates=image_rates, cycle_steps=CYCLE_STEPS,
+                                 presentation_steps=PRESENTATION_STEPS)
+    model.input.example = linked_var(protocol, "example", index=np.zeros(p.N_INPUT, int))
+    model.input.intensity = linked_var(protocol, "intensity", index=np.zeros(p.N_INPUT, int))
+    model.input.run_regularly(SET_IMAGE_RATE, dt=CYCLE_TIME, when="start", order=6,
+                              name="set_image_rate")
+    return protocol
+
+
+def _spike_counter(model, protocol):
+    """Every excitatory spike is counted per neuron (for the responses) and by the
+    protocol (for the retry rule); both counts restart with each cycle."""
+    counter = Synapses(model.exc, protocol, on_pre="spikes_post += 1", name="spike_counter")
+    counter.connect()
+    model.exc.run_regularly("count = 0", dt=CYCLE_TIME, when="start", order=2,
+                            name="count_reset")
+    return counter
+
+
+def _normalize_every_cycle(model):
+    """Before every presentation: scale each neuron's input weights to sum to
+    WEIGHT_SUM. The column sums are computed here, once per cycle, rather than by a
+    summed variable, which Brian would update at every time step."""
+    model.exc.run_regularly("incoming = 0", dt=CYCLE_TIME, when="start", order=3,
+                            name="incoming_reset")
+    model.input_exc.run_regularly("incoming_post += w", dt=CYCLE_TIME, when="start",
+                                  order=4, name="incoming_sum")
+    model.input_exc.run_regularly("w = w * weight_sum / incoming_post", dt=CYCLE_TIME,
+                                  when="start", order=5, name="normalize")
+
+
+def _responses(objects, n):
+    """Per-image responses from the per-cycle records (the first, at t = 0, is empty)."""
+    cycles = objects["cycles"]
+    log = presentation_log(*(np.asarray(getattr(cycles, name)[0][1:], dtype=int)
+                             for name in ("example", "intensity", "spikes")))
+    counts = np.asarray(objects["counts"].count[:, 1:], dtype=int).T
+    accepted = log["spikes"] >= p.MIN_SPIKES
+    assert np.array_equal(counts.sum(axis=1), log["spikes"])
+    assert np.array_equal(log["image"][accepted], np.arange(n))
+    return PhaseResult(counts[accepted], np.bincount(log["image"], minlength=n), log)

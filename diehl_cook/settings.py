@@ -1,0 +1,101 @@
+"""The settings of a run: which phase, which network, how to split the work.
+
+A ``RunSettings`` is passed wherever a run is prepared, instead of long lists of
+arguments; ``Mechanisms`` says which parts of the model are on (the tutorial's
+ablations switch them off). Invalid values raise ``SettingsError`` naming the
+command-line flag.
+"""
+import dataclasses
+import numbers
+from dataclasses import asdict, dataclass
+
+from . import parameters as p
+from .errors import SettingsError
+
+PHASES = ("training", "labelling", "testing")
+
+
+@dataclass(frozen=True)
+class Mechanisms:
+    """Which of the model's three competition mechanisms are on. The model is all
+    three; switching one off is an ablation (docs/tutorial.md shows what each is for).
+
+    lateral_inhibition : inhibitory neuron k inhibits every other excitatory neuron
+        (off: the inh -> exc weight is 0).
+    adaptive_threshold : theta grows by THETA_PLUS at each spike while learning
+        (off: theta stays at its initial value).
+    normalization : each neuron's input weights are scaled to sum to WEIGHT_SUM
+        before every presentation (off: not scaled).
+    """
+    lateral_inhibition: bool = True
+    adaptive_threshold: bool = True
+    normalization: bool = True
+
+    @property
+    def name(self):
+        """"full" or e.g. "no_normalization" (used in build-directory names)."""
+        off = [mechanism for mechanism, on in asdict(self).items() if not on]
+        return "-".join("no_" + mechanism for mechanism in off) or "full"
+
+
+FULL_MODEL = Mechanisms()
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run one phase of one network.
+
+    phase : "training" (STDP, adaptive theta), "labelling" or "testing" (frozen).
+    n_e : excitatory (and inhibitory) neurons.
+    rule : the learning rule, one of ``parameters.LEARNING_RULES`` (training only).
+    seed : seed of the run; each chunk of images derives its own from it.
+    epochs : passes over the images (training only).
+    chunk_size : images per run of the compiled program (progress and checkpoints).
+    jobs : processes for the frozen phases (None: one per core); training uses one.
+    progress : show progress bars.
+    build_dir : where compiled programs are kept (None: the default cache).
+    mechanisms : parts of the model that are on.
+    """
+    phase: str = "training"
+    n_e: int = p.N_E_DEFAULT
+    rule: str = p.LEARNING_RULE
+    seed: int = 0
+    epochs: int = 1
+    chunk_size: int = 1000
+    jobs: int = None
+    progress: bool = True
+    build_dir: str = None
+    mechanisms: Mechanisms = FULL_MODEL
+
+    def __post_init__(self):
+        check(self.phase in PHASES, "phase", self.phase, f"one of {', '.join(PHASES)}")
+        check(self.rule in p.LEARNING_RULES, "--rule", self.rule,
+              f"one of {', '.join(p.LEARNING_RULES)}")
+        check(_integer(self.n_e) and self.n_e >= 2, "--n-e", self.n_e,
+              "an integer of at least 2 (lateral inhibition needs a rival)")
+        check(_integer(self.seed) and 0 <= self.seed < 2 ** 32, "--seed", self.seed,
+              "an integer from 0 to 2**32 - 1")
+        check(_integer(self.epochs) and self.epochs >= 1, "--epochs", self.epochs,
+              "an integer of at least 1")
+        check(_integer(self.chunk_size) and self.chunk_size >= 1, "--chunk-size",
+              self.chunk_size, "an integer of at least 1")
+        check(self.jobs is None or (_integer(self.jobs) and self.jobs >= 1), "--jobs",
+              self.jobs, "an integer of at least 1")
+
+    @property
+    def learning(self):
+        return self.phase == "training"
+
+    def replace(self, **changes):
+        """A copy with some settings changed (checked again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check(condition, flag, value, expected):
+    """Raise ``SettingsError`` "flag must be expected (got value)" unless ``condition``."""
+    if not condition:
+        raise SettingsError(f"{flag} must be {expected} (got {value!r})")

@@ -1,0 +1,62 @@
+"""The diehl-cook command: fast help, defaults that match the model, error classes."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from diehl_cook import cli
+from diehl_cook import parameters as p
+from diehl_cook.errors import DiehlCookError, MnistError, SettingsError, SilentNetworkError, StorageError
+from diehl_cook.settings import RunSettings
+
+from conftest import ROOT
+
+
+def test_help_does_not_import_brian():
+    code = ("import sys; from diehl_cook import cli\n"
+            "try:\n    cli.main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'brian2' not in sys.modules, 'brian2 imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "--rule {power-law,exponential,pre-post,triplet}" in done.stdout
+
+
+def test_installed_command_lists_every_subcommand():
+    done = subprocess.run(["diehl-cook", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for name in ("train", "label", "evaluate", "plot", "benchmark", "tutorial", "sweep"):
+        assert name in done.stdout
+
+
+def test_help_defaults_mirror_the_model():
+    assert cli.N_E_DEFAULT == p.N_E_DEFAULT
+    assert cli.LEARNING_RULES == p.LEARNING_RULES and cli.LEARNING_RULE == p.LEARNING_RULE
+    assert cli.CHUNK_SIZE == RunSettings().chunk_size
+
+
+def test_user_errors_share_one_base_and_programming_errors_do_not():
+    for error in (SettingsError, MnistError, StorageError, SilentNetworkError):
+        assert issubclass(error, DiehlCookError)
+    assert not issubclass(ValueError, DiehlCookError)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("n_e", -5, "--n-e must be an integer of at least 2"),
+    ("chunk_size", 0, "--chunk-size must be an integer of at least 1"),
+    ("seed", -1, "--seed must be an integer from 0"),
+    ("jobs", -3, "--jobs must be an integer of at least 1"),
+    ("epochs", 0, "--epochs must be an integer of at least 1"),
+    ("rule", "hebb", "--rule must be one of"),
+])
+def test_invalid_settings_name_their_flag(flag, value, message):
+    with pytest.raises(SettingsError, match=message):
+        RunSettings(**{flag: value})
+
+
+def test_a_bad_flag_value_gives_a_message_and_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
+                           "--n-e", "-5", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "--n-e must be" in done.stderr
+    assert "Traceback" not in done.stderr
