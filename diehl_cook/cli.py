@@ -12,7 +12,7 @@ import sys
 # imported here, because they import Brian); tests/test_cli.py checks they agree.
 N_E_DEFAULT = 400
 LEARNING_RULES = ("power-law", "exponential", "pre-post", "triplet")
-LEARNING_RULE = "power-law"
+LEARNING_RULE = "triplet"
 CHUNK_SIZE = 1000
 DEFAULT_WEIGHTS = "weights/n400"
 MNIST_HELP = "folder with the four MNIST files (default: $MNIST_DIR, else data/mnist)"
