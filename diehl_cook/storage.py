@@ -75,8 +75,9 @@ def model_parameters():
 def save_network(folder, network):
     """Write the arrays, then the metadata (which records their checksums)."""
     metadata = dict(network.metadata, n_e=network.n_e, seed=network.seed, rule=network.rule,
-                    versions=versions(),
-                    parameters=model_parameters(), sha256={})
+                    versions=versions(), sha256={},
+                    # the parameters it was trained with (labelling keeps them)
+                    parameters=network.metadata.get("parameters") or model_parameters())
     for name in ARRAYS:
         array = getattr(network, name)
         if array is not None:

@@ -105,3 +105,13 @@ def test_a_folder_without_a_rule_was_trained_with_the_triplet_rule(tmp_path):
     del metadata["rule"]
     (tmp_path / "metadata.json").write_text(json.dumps(metadata))
     assert load_network(tmp_path).rule == "triplet"
+
+
+def test_labelling_keeps_the_parameters_the_network_was_trained_with(tmp_path):
+    net = make()
+    net.metadata = dict(parameters=dict(BETA="3.0"))
+    save_network(tmp_path, net)
+    back = load_network(tmp_path)
+    back.assignments = np.zeros(5, dtype=int)
+    save_network(tmp_path, back)
+    assert load_network(tmp_path).metadata["parameters"] == dict(BETA="3.0")
