@@ -161,6 +161,22 @@ def test_post_after_pre_changes_w_by_the_papers_formula(rule, gap, w0):
         assert np.sign(w - w0) == np.sign(x - p.X_TAR)
 
 
+@pytest.mark.parametrize("rule", POST_SPIKE_RULES)
+def test_a_pre_post_post_triplet_applies_the_formula_at_each_post_spike(rule):
+    """Two post spikes after one pre spike: each applies the rule with x_pre and w as
+    they are at that spike (the second sees the decayed trace and the new weight)."""
+    bench = Bench(rule, w0=0.3)
+    bench.pre_spike()
+    bench.wait(4 * ms)
+    bench.post_spike()
+    bench.wait(10 * ms)     # past the refractory period
+    bench.post_spike()
+    (t_pre,), (t1, t2) = bench.pre_times(), bench.post_times()
+    expected = 0.3 + POST_SPIKE_RULES[rule](0.3, x_pre(t1, t_pre))
+    expected += POST_SPIKE_RULES[rule](expected, x_pre(t2, t_pre))
+    assert bench.w == pytest.approx(expected, rel=1e-12)
+
+
 def test_exponential_rule_pulls_weights_to_its_fixed_point():
     """dw = 0 where x_pre exp(-beta w) = x_tar exp(-beta (w_max - w)): below that
     weight a post spike potentiates, above it it depresses."""
