@@ -22,10 +22,8 @@ from .settings import FULL_MODEL, Mechanisms, RunSettings
 
 def settings_from(args, **values):
     """A RunSettings from the command's options (those it has) and ``values``."""
-    names = dict(n_e="n_e", rule="rule", seed="seed", epochs="epochs", chunk_size="chunk_size",
-                 jobs="jobs", build_dir="build_dir")
-    found = {field: getattr(args, option) for field, option in names.items()
-             if hasattr(args, option)}
+    fields = ("n_e", "rule", "seed", "epochs", "chunk_size", "jobs", "build_dir")
+    found = {field: getattr(args, field) for field in fields if hasattr(args, field)}
     found["progress"] = not getattr(args, "no_progress", False)
     return RunSettings(**dict(found, **values))
 
