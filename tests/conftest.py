@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from brian2 import BrianLogger, Hz, Network, prefs
+from brian2 import BrianLogger, Hz, prefs
 
 from diehl_cook import data
 from diehl_cook import parameters as p
@@ -86,5 +86,3 @@ def numpy_target():
     yield
     prefs.codegen.target = previous
 
-
-__all__ = ["N_E", "CHUNK", "SEED", "ROOT", "small_settings", "quiet_model", "Network"]
