@@ -39,13 +39,25 @@ def _train(parser):
     parser.add_argument("--n-e", type=int, default=N_E_DEFAULT, help="excitatory neurons")
     parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES,
                         help="learning rule (paper, Section 2.3)")
-    parser.add_argument("--epochs", type=int, default=1, help="passes over the examples")
-    parser.add_argument("--examples", type=int, default=60000,
-                        help="training examples per pass (the first K of the training set)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="passes over the examples (default: the paper's for this size, "
+                             "parameters.SIZES; 1 for a size not listed)")
+    parser.add_argument("--examples", type=int, default=None,
+                        help="training examples per pass, the first K of the training set "
+                             "(default: the paper's for this size; 60000 if not listed)")
+    _size_values(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", default=None, help="network folder (default: weights/n<N_E>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted training from its last checkpoint")
+
+
+def _size_values(parser):
+    parser.add_argument("--theta-plus", type=float, default=None, metavar="MV",
+                        help="theta increment per spike in mV (default: the size's, "
+                             "parameters.SIZES)")
+    parser.add_argument("--w-inh-exc", type=float, default=None, metavar="W",
+                        help="inh -> exc weight (default: the size's, parameters.SIZES)")
 
 
 def _label(parser):
@@ -60,6 +72,9 @@ def _evaluate(parser):
     parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="network folder")
     parser.add_argument("--examples", type=int, default=10000,
                         help="test images to classify (the first K)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="passes over the test images, each with Poisson draws of its own; "
+                             "prints their mean and SD (the paper: 10)")
     parser.add_argument("--json", default=None,
                         help="also write accuracy, confusion matrix and per-class accuracy here")
 
@@ -124,6 +139,40 @@ def _sweep(parser):
     parser.add_argument("--json", default=None, help="write the results here")
 
 
+def _classify(parser):
+    parser.add_argument("images", nargs="*", metavar="IMAGE",
+                        help="PNG/JPEG/... files: any size, colour or grey, converted the "
+                             "MNIST way (see diehl_cook/images.py)")
+    parser.add_argument("--mnist-test", type=int, nargs="+", default=[], metavar="INDEX",
+                        help="also classify these images of the MNIST test set")
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="labelled network folder")
+    parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
+    parser.add_argument("--plot", default=None, metavar="FOLDER",
+                        help="write a figure per image here: the input as the network saw "
+                             "it, the class scores, the receptive field of the neurons that "
+                             "answered")
+    parser.add_argument("--build-dir", default=None,
+                        help="where compiled programs are cached (default: "
+                             "$DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
+
+
+def _calibrate(parser):
+    _run_options(parser)
+    parser.add_argument("--n-e", type=int, required=True, help="size to calibrate")
+    parser.add_argument("--theta-plus", type=float, nargs="+", required=True, metavar="MV",
+                        help="candidate theta increments (mV)")
+    parser.add_argument("--w-inh-exc", type=float, nargs="+", required=True, metavar="W",
+                        help="candidate inh -> exc weights")
+    parser.add_argument("--reference-n-e", type=int, default=N_E_DEFAULT,
+                        help="size whose response (with its values in parameters.SIZES) "
+                             "is the target")
+    parser.add_argument("--images", type=int, default=3000,
+                        help="training images per candidate (from an untrained network)")
+    parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="write every measured response here")
+
+
 def _download(parser):
     parser.add_argument("--mnist-dir", default=None,
                         help="target folder (default: $MNIST_DIR, else data/mnist)")
@@ -154,6 +203,13 @@ COMMANDS = {
                  "python scripts/tutorial.py ablations --n-e 100 --train 5000"),
     "sweep": (_sweep, "sweep one constant of parameters.py on a short train/label/test run",
               "python scripts/sweep.py BETA 1 2 4 8 --rule exponential --n-e 100"),
+    "classify": (_classify, "classify your own digit images (or MNIST test images) with a "
+                            "labelled network",
+                 "python scripts/classify.py my_digit.png --plot figures/mine"),
+    "calibrate": (_calibrate, "find the per-size theta_plus and inh -> exc weight whose "
+                              "response while training matches the 400-neuron network's",
+                  "python scripts/calibrate.py --n-e 100 --theta-plus 0.0125 0.025 0.05 "
+                  "--w-inh-exc 8 12 17"),
     "download": (_download, "download MNIST and check its SHA-256 (or --verify files you have)",
                  "python scripts/download_mnist.py --mnist-dir data/mnist"),
 }

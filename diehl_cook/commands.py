@@ -11,13 +11,14 @@ import time
 
 import numpy as np
 
-from . import data, experiments, pipeline, plots, storage
+from . import calibration, data, experiments, images, pipeline, plots, storage
+from .classifier import Classifier
 from . import parameters as p
 from .engine import Engine
 from .errors import MnistError, SettingsError
 from .network import TrainedNetwork
 from .reference import run_reference
-from .settings import FULL_MODEL, Mechanisms, RunSettings
+from .settings import FULL_MODEL, Mechanisms, RunSettings, SizeProtocol, check, size_protocol
 
 
 def settings_from(args, **values):
@@ -39,9 +40,15 @@ def interruption_hint(args):
 
 # -- train, label, evaluate ---------------------------------------------------
 def train(args):
-    settings = settings_from(args, phase="training")
+    settings = settings_from(args, phase="training", epochs=1,
+                             theta_plus=_volts(args.theta_plus), w_inh_exc=args.w_inh_exc)
+    size = size_protocol(settings.n_e)
+    settings = settings.replace(epochs=size.epochs if args.epochs is None else args.epochs)
+    examples = size.examples if args.examples is None else args.examples
+    check(examples >= 1, "--examples", examples, "an integer of at least 1")
     out = args.out or os.path.join("weights", f"n{settings.n_e}")
-    images, labels = data.load("training", args.mnist_dir, args.examples)
+    print(_protocol_line(settings, examples, size))
+    images, labels = data.load("training", args.mnist_dir, examples)
     start = time.time()
     network, _ = pipeline.train(settings, out, images, labels, resume=args.resume)
     history = network.metadata["running_accuracy"]
@@ -50,6 +57,25 @@ def train(args):
           f"{network.metadata['images_seen']} images in {time.time() - start:.0f} s"
           f"{estimate}; saved to {out}")
     print(f"next: python scripts/assign_labels.py --weights {out}")
+
+
+def _volts(millivolts):
+    return None if millivolts is None else millivolts / 1000
+
+
+def _protocol_line(settings, examples, size):
+    """What a training is about to do, and where its values come from."""
+    values = settings.new_network_values
+    chosen = SizeProtocol(values["theta_plus"], values["w_inh_exc"], examples, settings.epochs)
+    if settings.n_e not in p.SIZES:
+        source = f"N_e={settings.n_e} is not in parameters.SIZES: the 400-neuron values, one pass"
+    elif chosen == size:
+        source = "as parameters.SIZES gives for this size (the paper's training length)"
+    else:
+        source = f"changed by flags from parameters.SIZES[{settings.n_e}]"
+    rule = "--rule" if settings.rule != p.LEARNING_RULE else "parameters.LEARNING_RULE"
+    return (f"training N_e={settings.n_e} with the {settings.rule} rule ({rule}): "
+            f"{chosen.description}; {source}")
 
 
 def label(args):
@@ -66,17 +92,38 @@ def label(args):
 
 def evaluate(args):
     images, labels = data.load("testing", args.mnist_dir, args.examples)
+    if args.repeats < 1:
+        raise SettingsError(f"--repeats must be an integer of at least 1 (got {args.repeats})")
     scores, _ = pipeline.test(settings_from(args, phase="testing"), args.weights, images,
-                              labels)
+                              labels, repeats=args.repeats)
+    accuracies = np.array([score["accuracy"] for score in scores])
+    presentations = np.mean([score["presentations_per_image"] for score in scores])
     print(f"evaluated {args.weights} on {len(images)} test images "
-          f"({scores['presentations_per_image']:.2f} presentations per image)")
-    print(f"accuracy: {100 * scores['accuracy']:.2f}%")
+          f"({presentations:.2f} presentations per image)")
+    if len(scores) == 1:
+        print(f"accuracy: {100 * accuracies[0]:.2f}%")
+    else:
+        print(f"accuracy over {len(scores)} repeats: {100 * accuracies.mean():.2f}% "
+              f"+- {100 * accuracies.std(ddof=1):.2f}% (mean +- SD; each: "
+              f"{', '.join(f'{100 * a:.2f}' for a in accuracies)})")
     if args.json:
-        storage.save_json(args.json, dict(
-            weights=args.weights, test_images=len(images), accuracy=scores["accuracy"],
-            per_class_accuracy=[None if np.isnan(a) else float(a) for a in scores["per_class"]],
-            confusion_matrix=scores["confusion"].tolist(),
-            presentations_per_image=scores["presentations_per_image"]))
+        storage.save_json(args.json, _evaluation_record(args, scores))
+
+
+def _evaluation_record(args, scores):
+    """What evaluate --json writes: the mean over repeats, then each repeat."""
+    accuracies = [score["accuracy"] for score in scores]
+    confusion = sum(score["confusion"] for score in scores)
+    shown = confusion.sum(axis=1)
+    per_class = [float(confusion[k, k] / n) if n else None for k, n in enumerate(shown)]
+    return dict(
+        weights=args.weights, test_images=args.examples, repeats=len(scores),
+        accuracy=float(np.mean(accuracies)),
+        accuracy_sd=float(np.std(accuracies, ddof=1)) if len(scores) > 1 else None,
+        per_class_accuracy=per_class, confusion_matrix=confusion.tolist(),
+        presentations_per_image=float(np.mean([s["presentations_per_image"] for s in scores])),
+        each_repeat=[dict(accuracy=s["accuracy"], presentations_per_image=s["presentations_per_image"])
+                     for s in scores])
 
 
 # -- plot ---------------------------------------------------------------------
@@ -206,6 +253,9 @@ def _bench_reference(args, images, figures):
 def sweep(args):
     if not args.parameter.isupper() or not hasattr(p, args.parameter):
         raise SettingsError(f"diehl_cook/parameters.py has no constant {args.parameter}")
+    if args.parameter in ("THETA_PLUS", "W_INH_EXC") and args.n_e in p.SIZES:
+        raise SettingsError(f"N_e={args.n_e} takes {args.parameter} from parameters.SIZES; "
+                            f"use scripts/calibrate.py (or train --theta-plus / --w-inh-exc)")
     current = getattr(p, args.parameter)
     unit = current / float(current) if float(current) else 1.0
     train_set = data.load("training", args.mnist_dir, max(args.train, args.label))
@@ -235,6 +285,76 @@ def _sweep_line(parameter, row):
             f"{row['training_spikes_per_presentation']:.1f} spikes per presentation, "
             f"{row['training_presentations_per_image']:.2f} presentations per image "
             f"({row['wall_time_s']:.0f} s)")
+
+
+# -- classify -----------------------------------------------------------------
+def classify(args):
+    named = _images_to_classify(args)
+    classifier = Classifier.load(args.weights, build_dir=args.build_dir)
+    result = classifier.classify(np.stack([image for _, image in named]))
+    if args.plot:
+        os.makedirs(args.plot, exist_ok=True)
+    for k, (name, image) in enumerate(named):
+        scores = ", ".join("-" if np.isnan(s) else f"{s:.2f}" for s in result.scores[k])
+        print(f"{name}: {result.digits[k]}   (class scores 0-9: {scores}; "
+              f"{result.counts[k].sum()} spikes)")
+        if args.plot:
+            path = os.path.join(args.plot, _figure_name(name))
+            plots.classification(image, result.scores[k],
+                                 classifier.receptive_field(result.counts[k]), path,
+                                 f"{name}: classified as {result.digits[k]}")
+            print(f"  figure: {path}")
+
+
+def _images_to_classify(args):
+    """(name, 28 x 28 image) of every file and MNIST test index given."""
+    named = [(path, images.from_file(path)) for path in args.images]
+    if args.mnist_test:
+        test_images, test_labels = data.load("testing", args.mnist_dir)
+        for index in args.mnist_test:
+            check(0 <= index < len(test_images), "--mnist-test", index,
+                  f"an index from 0 to {len(test_images) - 1}")
+            named.append((f"MNIST test image {index} (label {test_labels[index]})",
+                          test_images[index]))
+    if not named:
+        raise SettingsError("nothing to classify: give image files or --mnist-test INDEX")
+    return named
+
+
+def _figure_name(name):
+    stem = os.path.splitext(os.path.basename(name))[0] if os.path.exists(name) else name
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in stem) + ".png"
+
+
+# -- calibrate ----------------------------------------------------------------
+def calibrate(args):
+    settings = settings_from(args, phase="training")
+    reference = settings.replace(n_e=args.reference_n_e)
+    candidates = [calibration.Candidate(theta_plus / 1000, w)
+                  for theta_plus in args.theta_plus for w in args.w_inh_exc]
+    images, _ = data.load("training", args.mnist_dir, args.images)
+    print(f"calibrating N_e={settings.n_e} ({settings.rule} rule) on {len(images)} training "
+          f"images: {len(candidates)} candidates against N_e={reference.n_e}")
+    target, rows = calibration.calibrate(settings, reference, candidates, images)
+    print(f"target (N_e={reference.n_e}, {_values(target)}): {_response(target)}")
+    for row in sorted(rows, key=lambda r: (r["theta_plus"], r["w_inh_exc"])):
+        print(f"  {_values(row)}: {_response(row)}; mismatch {row['mismatch']:.3f}")
+    print(f"closest: {_values(rows[0])} (put it in parameters.SIZES[{settings.n_e}])")
+    if args.json:
+        storage.save_json(args.json, dict(
+            n_e=settings.n_e, rule=settings.rule, images=len(images), seed=settings.seed,
+            target=target, candidates=rows, chosen=rows[0], command=" ".join(sys.argv)))
+
+
+def _values(row):
+    return f"theta_plus {1000 * row['theta_plus']:g} mV, inh -> exc {row['w_inh_exc']:g}"
+
+
+def _response(row):
+    return (f"{row['spikes_per_presentation']:.2f} spikes per presentation, "
+            f"{row['presentations_per_image']:.3f} presentations per image, "
+            f"{100 * row['fraction_fired']:.0f}% of neurons fired, "
+            f"{row['active_neurons_per_image']:.1f} active per image")
 
 
 # -- download -----------------------------------------------------------------

@@ -23,7 +23,7 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from . import brian_internals
 from . import parameters as p
-from .network import TrainedNetwork, build_network
+from .network import TrainedNetwork, build_network, inhibition_weight
 from .protocol import (CYCLE_STEPS, CYCLE_TIME, DONE, PRESENTATION_STEPS, PROTOCOL_CODE,
                        PROTOCOL_EQUATIONS, SILENT, input_rates, protocol_namespace,
                        silent_error)
@@ -134,11 +134,11 @@ class Engine:
         return f"{kind}{model}-{tag}-job{job}"
 
     # -- building ------------------------------------------------------------
-    def _build(self, image_rates, weights, theta):
+    def _build(self, image_rates, network):
         """Create the network with its protocol; returns the objects by name."""
         start_scope()
         defaultclock.dt = p.DT
-        model = build_network(self.settings, weights, self.delays, theta,
+        model = build_network(self.settings, network, self.delays,
                               input_equations=ENGINE_INPUT_EQUATIONS)
         protocol = _protocol_group(model, image_rates)
         extra = [protocol, _spike_counter(model, protocol)]
@@ -159,9 +159,11 @@ class Engine:
     def _build_program(self):
         table = TimedArray(np.zeros((self.settings.chunk_size + 1, p.N_INPUT)), dt=1 * second,
                            name="image_rates")
-        # Weights and theta are placeholders here: every run sets them.
-        objects = self._build(table, np.zeros((p.N_INPUT, self.settings.n_e)),
-                              np.zeros(self.settings.n_e))
+        # The network is a placeholder here: every run sets its weights, theta,
+        # theta_plus and inhibition.
+        n_e = self.settings.n_e
+        objects = self._build(table, TrainedNetwork(np.zeros((p.N_INPUT, n_e)), np.zeros(n_e),
+                                                    theta_plus=0.0, w_inh_exc=0.0))
         self._device.apply_run_args()
         brian_internals.seed_from_variable(self._device, objects["protocol"].variables["rng_seed"])
         objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={})
@@ -193,8 +195,7 @@ class Engine:
         if self.learning:
             model = objects["model"]
             weights = np.asarray(model.input_exc.w[:]).reshape(p.N_INPUT, self.settings.n_e)
-            result.network = TrainedNetwork(weights, np.asarray(model.exc.theta[:] / volt),
-                                            network.seed, network.rule)
+            result.network = network.learned(weights, np.asarray(model.exc.theta[:] / volt))
         return result
 
     def _run_standalone(self, rates, n, network, seed):
@@ -204,7 +205,10 @@ class Engine:
                     o["protocol"].n_examples: n,
                     o["protocol"].rng_seed: seed,
                     model.input_exc.w: np.asarray(network.weights, dtype=float).ravel(),
-                    model.exc.theta: np.asarray(network.theta, dtype=float) * volt}
+                    model.exc.theta: np.asarray(network.theta, dtype=float) * volt,
+                    model.inh_exc.w_inh_exc: inhibition_weight(self.settings, network)}
+        if "theta_plus" in model.exc.variables:
+            run_args[model.exc.theta_plus] = network.theta_plus * volt
         self._device.run(directory=self.directory, with_output=False, run_args=run_args)
         brian_internals.delete_run_inputs(self._device, self.directory)
         brian_internals.forget_record_shapes([o["counts"], o["cycles"]])
@@ -212,8 +216,7 @@ class Engine:
 
     def _run_runtime(self, rates, n, network, seed):
         use_runtime()
-        objects = self._build(TimedArray(rates, dt=1 * second, name="image_rates"),
-                              network.weights, network.theta)
+        objects = self._build(TimedArray(rates, dt=1 * second, name="image_rates"), network)
         objects["protocol"].n_examples = n
         brian_seed(seed)
         objects["network"].run(self._max_duration(n), namespace={})

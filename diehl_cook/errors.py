@@ -24,3 +24,7 @@ class StorageError(DiehlCookError):
 class SilentNetworkError(DiehlCookError):
     """The network does not respond: an image evoked fewer than MIN_SPIKES spikes in
     MAX_PRESENTATIONS presentations, or no neuron fired while labelling."""
+
+
+class ImageError(DiehlCookError, ValueError):
+    """An image to classify that cannot be read or has no digit in it."""

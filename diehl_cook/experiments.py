@@ -100,7 +100,7 @@ def presentation(network, image, mechanisms=FULL_MODEL, seed=0):
     "n_e"; "counts", the spikes of each excitatory neuron."""
     use_runtime()
     settings = RunSettings(phase="testing", n_e=network.n_e, mechanisms=mechanisms)
-    model = build_network(settings, network.weights, network.delays, network.theta)
+    model = build_network(settings, network)
     groups = dict(input=model.input, exc=model.exc, inh=model.inh)
     monitors = {name: SpikeMonitor(group) for name, group in groups.items()}
     simulation = Network(model.objects, *monitors.values())
@@ -140,7 +140,7 @@ def ablation(settings, train, labelling, test):
                            "training_presentations_per_image")})
         try:
             pipeline.label(settings, folder, *labelling)
-            scores, tested = pipeline.test(settings, folder, *test)
+            (scores,), tested = pipeline.test(settings, folder, *test)
         except SilentNetworkError as error:
             outcome["frozen_silent"] = str(error)
             return outcome

@@ -18,6 +18,7 @@ from brian2 import NeuronGroup, Synapses, second, volt
 
 from . import parameters as p
 from .errors import SettingsError
+from .settings import size_protocol
 
 # tau_m dv/dt = (v_rest - v) + g_e (E_exc - v) + g_i (E_inh - v), as in the paper.
 # The conductances decay with time constants tau_ge_e, tau_gi_e: see euler_decay_tau.
@@ -30,7 +31,12 @@ incoming : 1           # sum of the input weights, computed by the protocol befo
 """
 # Adaptive threshold: theta grows by theta_plus per spike and slowly decays while
 # learning (homeostasis); it is a fixed, stored parameter once the network is frozen.
-THETA_LEARNING = "dtheta/dt = -theta / tau_theta : volt"
+# theta_plus depends on the network's size (parameters.SIZES): a parameter of the
+# group, so one compiled program serves any value.
+THETA_LEARNING = """
+dtheta/dt = -theta / tau_theta : volt
+theta_plus : volt (shared, constant)
+"""
 THETA_FROZEN = "theta : volt (constant)"
 EXC_THRESHOLD = "v > v_thresh_e - theta_offset + theta"
 EXC_RESET_LEARNING = "v = v_reset_e; theta += theta_plus; count += 1"
@@ -64,9 +70,9 @@ t_arrival = t
 """
 
 # The weight changes of the four rules (paper, Fig. 2B):
-# power law, on a post spike: dw = eta (x_pre - x_tar) (w_max - w)^mu, with
+# power law, on a post spike: dw = eta (x_pre - x_tar) (w_max - w)^mu (eta: eta_power), with
 # w_max - w taken as 0 for a weight that normalization lifted above w_max
-POWER_LAW = "w = clip(w + eta_post * (pre - x_tar) * clip(w_max - w, 0, w_max)**mu, 0, w_max)"
+POWER_LAW = "w = clip(w + eta_power * (pre - x_tar) * clip(w_max - w, 0, w_max)**mu, 0, w_max)"
 # exponential, on a post spike: dw = eta (x_pre exp(-beta w) - x_tar exp(-beta (w_max - w)))
 EXPONENTIAL = ("w = clip(w + eta_post * (pre * exp(-beta * w) "
                "- x_tar * exp(-beta * (w_max - w))), 0, w_max)")
@@ -133,6 +139,8 @@ post2 : 1
 POST_TRACES_DECAY = "post1 *= post1_decay; post2 *= post2_decay"
 POST_TRACES_RESET = "; post1 = 1; post2 = 1"
 STATIC_INPUT = dict(model="w : 1", on_pre="ge_post += w")
+# Lateral inhibition; its weight depends on the network's size (parameters.SIZES).
+INHIBITION = dict(model="w_inh_exc : 1 (shared, constant)", on_pre="gi_post += w_inh_exc")
 
 NEVER = -1e4 * second   # "no arrival yet": the pre trace computed from it is exactly 0
 
@@ -153,16 +161,16 @@ def model_namespace():
         tau_ge_e=euler_decay_tau(p.TAU_GE, p.INTEGRATION_METHOD_E),
         tau_gi_e=euler_decay_tau(p.TAU_GI, p.INTEGRATION_METHOD_E),
         v_rest_e=p.V_REST_E, v_reset_e=p.V_RESET_E, v_thresh_e=p.V_THRESH_E,
-        theta_offset=p.THETA_OFFSET, theta_plus=p.THETA_PLUS, tau_theta=p.TAU_THETA,
+        theta_offset=p.THETA_OFFSET, tau_theta=p.TAU_THETA,
         e_exc_e=p.E_EXC_E, e_inh_e=p.E_INH_E, tau_e=p.TAU_E,
         v_rest_i=p.V_REST_I, v_reset_i=p.V_RESET_I, v_thresh_i=p.V_THRESH_I,
         e_exc_i=p.E_EXC_I, e_inh_i=p.E_INH_I, tau_i=p.TAU_I,
         tau_ge=p.TAU_GE, tau_gi=p.TAU_GI,
         tau_pre=p.TAU_PRE, tau_post1=p.TAU_POST1, tau_post2=p.TAU_POST2,
         post1_decay=np.exp(-p.DT / p.TAU_POST1), post2_decay=np.exp(-p.DT / p.TAU_POST2),
-        eta_pre=p.ETA_PRE, eta_post=p.ETA_POST, mu=p.MU, x_tar=p.X_TAR, beta=p.BETA,
+        eta_pre=p.ETA_PRE, eta_post=p.ETA_POST, eta_power=p.ETA_POWER_LAW, mu=p.MU, x_tar=p.X_TAR, beta=p.BETA,
         w_max=p.W_MAX,
-        w_exc_inh=p.W_EXC_INH, w_inh_exc=p.W_INH_EXC, weight_sum=p.WEIGHT_SUM,
+        w_exc_inh=p.W_EXC_INH, weight_sum=p.WEIGHT_SUM,
     )
 
 
@@ -189,7 +197,7 @@ def input_pairs(n_e):
     return np.repeat(np.arange(p.N_INPUT), n_e), np.tile(np.arange(n_e), p.N_INPUT)
 
 
-def build_network(settings, weights, delays, theta=None, input_equations="rate : Hz",
+def build_network(settings, network, delays=None, input_equations="rate : Hz",
                   textbook=False):
     """Build the network of ``settings.n_e`` excitatory and as many inhibitory neurons.
 
@@ -199,11 +207,10 @@ def build_network(settings, weights, delays, theta=None, input_equations="rate :
         Size, phase (training: the learning rule on the input weights and a plastic,
         decaying theta; labelling or testing: static weights, theta a fixed
         parameter), learning rule and mechanisms.
-    weights, delays : array (784, n_e)
-        Input weights and delays (in seconds); ``initial_state`` draws the released
-        code's initial ones.
-    theta : array (n_e,), optional
-        Adaptive threshold in volts (default: THETA_INIT for every neuron).
+    network : TrainedNetwork
+        Its input weights (784, n_e), theta (volts), theta_plus and inh -> exc weight.
+    delays : array (784, n_e), optional
+        Input delays in seconds (default: the network's, drawn from its seed).
     input_equations : str
         Equations of the input group; they must define ``rate`` (in Hz). The default
         makes it a parameter that a Python loop sets; the fast engine replaces it with
@@ -212,12 +219,10 @@ def build_network(settings, weights, delays, theta=None, input_equations="rate :
         While training with the triplet rule: its textbook form (TEXTBOOK_TRIPLET).
     """
     namespace = model_namespace()
-    if not settings.mechanisms.lateral_inhibition:
-        namespace["w_inh_exc"] = 0
     input_group = NeuronGroup(p.N_INPUT, input_equations, name="input", namespace=namespace,
                               threshold="rate > 0*Hz and rand() < rate * dt")
     synapse, post_traces = _input_synapse(settings, textbook)
-    exc = _excitatory_group(settings, namespace, post_traces, theta)
+    exc = _excitatory_group(settings, namespace, post_traces, network)
     inh = NeuronGroup(settings.n_e, INH_EQUATIONS, threshold="v > v_thresh_i",
                       reset="v = v_reset_i", refractory=p.REFRACTORY_I,
                       method=p.INTEGRATION_METHOD_I, name="inh", namespace=namespace)
@@ -226,16 +231,23 @@ def build_network(settings, weights, delays, theta=None, input_equations="rate :
     input_exc = Synapses(input_group, exc, name="input_exc", namespace=namespace, **synapse)
     pre, post = input_pairs(settings.n_e)
     input_exc.connect(i=pre, j=post)
-    input_exc.w = np.asarray(weights, dtype=float).ravel()
+    input_exc.w = np.asarray(network.weights, dtype=float).ravel()
+    delays = network.delays if delays is None else delays
     input_exc.delay = np.asarray(delays, dtype=float).ravel() * second
     if "t_arrival" in input_exc.variables:
         input_exc.t_arrival = NEVER
     exc_inh = Synapses(exc, inh, on_pre="ge_post += w_exc_inh", name="exc_inh", namespace=namespace)
     exc_inh.connect(j="i")          # one-to-one: excitatory k drives inhibitory k
-    inh_exc = Synapses(inh, exc, on_pre="gi_post += w_inh_exc", name="inh_exc", namespace=namespace)
+    inh_exc = Synapses(inh, exc, name="inh_exc", namespace=namespace, **INHIBITION)
     inh_exc.connect("i != j")       # all but self: inhibitory k inhibits every other neuron
+    inh_exc.w_inh_exc = inhibition_weight(settings, network)
     return Model(settings.n_e, settings.learning, input_group, exc, inh, input_exc, exc_inh,
                  inh_exc)
+
+
+def inhibition_weight(settings, network):
+    """The network's inh -> exc weight, or 0 when lateral inhibition is switched off."""
+    return network.w_inh_exc if settings.mechanisms.lateral_inhibition else 0.0
 
 
 def _input_synapse(settings, textbook):
@@ -249,7 +261,7 @@ def _input_synapse(settings, textbook):
     return plastic_synapse(settings.rule), LEARNING_RULES[settings.rule].post_traces
 
 
-def _excitatory_group(settings, namespace, post_traces, theta):
+def _excitatory_group(settings, namespace, post_traces, network):
     adaptive = settings.learning and settings.mechanisms.adaptive_threshold
     model = EXC_EQUATIONS + (THETA_LEARNING if adaptive else THETA_FROZEN)
     reset = EXC_RESET_LEARNING if adaptive else EXC_RESET_FROZEN
@@ -262,7 +274,9 @@ def _excitatory_group(settings, namespace, post_traces, theta):
     exc.v = p.V_REST_E + p.V_INIT_OFFSET
     if post_traces:
         exc.run_regularly(POST_TRACES_DECAY, dt=p.DT, when="start", name="post_traces_decay")
-    exc.theta = p.THETA_INIT if theta is None else np.asarray(theta, dtype=float) * volt
+    exc.theta = np.asarray(network.theta, dtype=float) * volt
+    if adaptive:
+        exc.theta_plus = network.theta_plus * volt
     return exc
 
 
@@ -297,7 +311,8 @@ class TrainedNetwork:
     seed : the training seed, which fixed the initial weights and the input delays;
     rule : the learning rule it was trained with; assignments : (n_e,) class of each
     neuron (-1: never fired), None before labelling; metadata : what the network
-    folder records (see ``storage``).
+    folder records (see ``storage``); theta_plus (volts) and w_inh_exc : the per-size
+    values it is trained and run with (None: its size's, ``settings.size_protocol``).
     """
     weights: np.ndarray
     theta: np.ndarray
@@ -305,11 +320,24 @@ class TrainedNetwork:
     rule: str = p.LEARNING_RULE
     assignments: np.ndarray = None
     metadata: dict = field(default_factory=dict)
+    theta_plus: float = None
+    w_inh_exc: float = None
+
+    def __post_init__(self):
+        size = size_protocol(self.n_e)
+        self.theta_plus = float(size.theta_plus if self.theta_plus is None else self.theta_plus)
+        self.w_inh_exc = float(size.w_inh_exc if self.w_inh_exc is None else self.w_inh_exc)
 
     @classmethod
-    def untrained(cls, n_e, seed, rule=p.LEARNING_RULE):
-        """The released code's initial network."""
-        return cls(initial_state(n_e, seed)[0], initial_theta(n_e), seed, rule)
+    def untrained(cls, n_e, seed, rule=p.LEARNING_RULE, theta_plus=None, w_inh_exc=None):
+        """The released code's initial network (per-size values: see the class)."""
+        return cls(initial_state(n_e, seed)[0], initial_theta(n_e), seed, rule,
+                   theta_plus=theta_plus, w_inh_exc=w_inh_exc)
+
+    def learned(self, weights, theta):
+        """This network with the weights and theta that a training run left."""
+        return TrainedNetwork(weights, theta, self.seed, self.rule, theta_plus=self.theta_plus,
+                              w_inh_exc=self.w_inh_exc)
 
     @property
     def n_e(self):

@@ -55,11 +55,14 @@ def _start(settings, folder, n_images, resume):
     checkpoint = storage.load_checkpoint(folder) if resume else None
     if checkpoint is None:
         storage.clear_training_log(folder)
-        return TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule), {}
+        return TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule,
+                                        **settings.new_network_values), {}
     network, state = checkpoint
     expected = dict(n_e=settings.n_e, seed=settings.seed, examples=n_images,
-                    chunk_size=settings.chunk_size, rule=settings.rule)
-    found = dict(state, rule=state.get("rule", "triplet"))
+                    chunk_size=settings.chunk_size, rule=settings.rule,
+                    **settings.new_network_values)
+    found = dict(state, rule=network.rule, theta_plus=network.theta_plus,
+                 w_inh_exc=network.w_inh_exc)
     differ = {k: found[k] for k in expected if found[k] != expected[k]}
     if differ:
         raise StorageError(
@@ -72,7 +75,8 @@ def _start(settings, folder, n_images, resume):
 
 def _describe(state):
     return (f"N_e={state['n_e']}, seed={state['seed']}, {state['examples']} examples, "
-            f"chunks of {state['chunk_size']}, rule {state['rule']}")
+            f"chunks of {state['chunk_size']}, rule {state['rule']}, theta_plus "
+            f"{1000 * state['theta_plus']:g} mV, inh -> exc weight {state['w_inh_exc']:g}")
 
 
 class _TrainingRecord:
@@ -138,11 +142,20 @@ def label(settings, folder, images, labels):
     return network, result
 
 
-def test(settings, folder, images, labels):
-    """Classify ``images`` with the frozen network and its stored assignments."""
+def test(settings, folder, images, labels, repeats=1):
+    """Classify ``images`` with the frozen network and its stored assignments,
+    ``repeats`` times (the paper: 10). Repeat r shows the images again as positions
+    r * len(images) onward of one phase, so each repeat has Poisson draws of its
+    own (the chunk seeds depend on the position) and repeat 0 is the single
+    evaluation. Returns the scores of each repeat (``labels.evaluate``, plus
+    ``presentations_per_image``) and the responses of all repeats."""
     network = storage.load_network(folder, need_assignments=True)
     settings = settings.replace(phase="testing", seed=network.seed + TEST_SEED_OFFSET)
-    result = respond(settings, network, images)
-    scores = lab.evaluate(result.counts, labels, network.assignments)
-    scores["presentations_per_image"] = float(result.presentations.mean())
+    result = respond(settings, network, np.concatenate([images] * repeats))
+    scores = []
+    for repeat in range(repeats):
+        shown = slice(repeat * len(images), (repeat + 1) * len(images))
+        score = lab.evaluate(result.counts[shown], labels, network.assignments)
+        score["presentations_per_image"] = float(result.presentations[shown].mean())
+        scores.append(score)
     return scores, result

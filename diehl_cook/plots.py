@@ -159,3 +159,26 @@ def stdp_window(window, example, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def classification(image, scores, field, path, title):
+    """One classified image: the input as the network saw it (28 x 28), the class
+    scores as bars (the highest wins) and the receptive field of the neurons that
+    answered."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+    axes[0].imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    axes[0].set_title("input as the network saw it", fontsize=10)
+    shown = np.nan_to_num(scores, nan=0.0)
+    bars = axes[1].bar(range(p.N_CLASSES), shown, color="lightgrey")
+    bars[int(np.argmax(shown))].set_color("tab:red")
+    axes[1].set_xticks(range(p.N_CLASSES))
+    axes[1].set_xlabel("class")
+    axes[1].set_ylabel("mean spikes of its neurons")
+    axes[1].set_title(title, fontsize=10)
+    axes[2].imshow(field, cmap="hot_r", vmin=0, interpolation="nearest")
+    axes[2].set_title("input weights of the neurons that fired\n(weighted by their spikes)",
+                      fontsize=10)
+    for ax in (axes[0], axes[2]):
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

@@ -11,7 +11,7 @@ from brian2 import seed as brian_seed
 
 from . import parameters as p
 from .engine import PhaseResult, presentation_log, use_runtime
-from .network import TrainedNetwork, build_network, normalize_weights
+from .network import build_network, normalize_weights
 from .protocol import input_rates, next_cycle, silent_error
 
 
@@ -20,8 +20,7 @@ def run_reference(settings, network, images, seed, textbook=False):
     Python loop. ``textbook``: the triplet rule's per-synapse traces. Returns a
     ``PhaseResult``."""
     use_runtime()
-    model = build_network(settings, network.weights, network.delays, network.theta,
-                          textbook=textbook)
+    model = build_network(settings, network, textbook=textbook)
     simulation = Network(model.objects)
     brian_seed(seed)
     counts, presentations, log = [], [], []
@@ -34,8 +33,7 @@ def run_reference(settings, network, images, seed, textbook=False):
                          presentation_log(*np.array(log).T))
     if settings.learning:
         weights = np.asarray(model.input_exc.w[:]).reshape(p.N_INPUT, settings.n_e)
-        result.network = TrainedNetwork(weights, np.asarray(model.exc.theta[:] / volt),
-                                        network.seed, network.rule)
+        result.network = network.learned(weights, np.asarray(model.exc.theta[:] / volt))
     return result
 
 

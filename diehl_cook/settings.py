@@ -9,10 +9,41 @@ import dataclasses
 import numbers
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from . import parameters as p
 from .errors import SettingsError
 
 PHASES = ("training", "labelling", "testing")
+
+
+@dataclass(frozen=True)
+class SizeProtocol:
+    """The paper's protocol for one network size (``parameters.SIZES``).
+
+    theta_plus : theta increment per spike while training, in volts.
+    w_inh_exc : weight of the inh -> exc synapses (lateral inhibition).
+    examples, epochs : training examples per pass, and passes.
+    """
+    theta_plus: float
+    w_inh_exc: float
+    examples: int
+    epochs: int
+
+    @property
+    def description(self):
+        return (f"{self.examples * self.epochs:,} training examples ({self.epochs} x "
+                f"{self.examples:,}), theta_plus {1000 * self.theta_plus:g} mV, "
+                f"inh -> exc weight {self.w_inh_exc:g}")
+
+
+def size_protocol(n_e):
+    """The paper's protocol for ``n_e`` neurons: its row of ``parameters.SIZES``, or
+    THETA_PLUS, W_INH_EXC and one pass over the 60,000 images for a size not listed."""
+    row = p.SIZES.get(n_e, dict(theta_plus=p.THETA_PLUS, w_inh_exc=p.W_INH_EXC,
+                                examples=60000, epochs=1))
+    return SizeProtocol(float(row["theta_plus"]), float(row["w_inh_exc"]),
+                        int(row["examples"]), int(row["epochs"]))
 
 
 @dataclass(frozen=True)
@@ -55,6 +86,9 @@ class RunSettings:
     progress : show progress bars.
     build_dir : where compiled programs are kept (None: the default cache).
     mechanisms : parts of the model that are on.
+    theta_plus, w_inh_exc : for a new network (training): theta increment in volts
+        and inh -> exc weight (None: the size's, ``size_protocol``). A trained
+        network keeps its own values (``TrainedNetwork``).
     """
     phase: str = "training"
     n_e: int = p.N_E_DEFAULT
@@ -66,6 +100,8 @@ class RunSettings:
     progress: bool = True
     build_dir: str = None
     mechanisms: Mechanisms = FULL_MODEL
+    theta_plus: float = None
+    w_inh_exc: float = None
 
     def __post_init__(self):
         check(self.phase in PHASES, "phase", self.phase, f"one of {', '.join(PHASES)}")
@@ -81,10 +117,20 @@ class RunSettings:
               self.chunk_size, "an integer of at least 1")
         check(self.jobs is None or (_integer(self.jobs) and self.jobs >= 1), "--jobs",
               self.jobs, "an integer of at least 1")
+        for flag, value in (("--theta-plus", self.theta_plus), ("--w-inh-exc", self.w_inh_exc)):
+            check(value is None or (_number(value) and value >= 0), flag, value,
+                  "a number of at least 0")
 
     @property
     def learning(self):
         return self.phase == "training"
+
+    @property
+    def new_network_values(self):
+        """theta_plus (volts) and w_inh_exc of a network trained from scratch."""
+        size = size_protocol(self.n_e)
+        return dict(theta_plus=size.theta_plus if self.theta_plus is None else self.theta_plus,
+                    w_inh_exc=size.w_inh_exc if self.w_inh_exc is None else self.w_inh_exc)
 
     def replace(self, **changes):
         """A copy with some settings changed (checked again)."""
@@ -93,6 +139,11 @@ class RunSettings:
 
 def _integer(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and \
+        bool(np.isfinite(value))
 
 
 def check(condition, flag, value, expected):

@@ -3,7 +3,8 @@
 - ``weights.npy``     input -> excitatory weights, (784, N_e) float64
 - ``theta.npy``       adaptive thresholds, (N_e,) float64, in volts
 - ``assignments.npy`` class of each excitatory neuron (-1: unassigned), once labelled
-- ``metadata.json``   N_e, seed, images seen, parameters, versions, SHA-256 of the arrays
+- ``metadata.json``   N_e, seed, rule, per-size values (``theta_plus`` in volts,
+  ``w_inh_exc``), images seen, parameters, versions, SHA-256 of the arrays
 - ``checkpoint.npz``  while training: the state after the last finished chunk
 - ``training_log/``   while training: each neuron's response to every training image
 
@@ -11,7 +12,8 @@ Every file is written to a temporary name and then renamed, so an interrupted
 run never leaves a half-written file. The input delays are not stored: they are
 drawn from the network's seed (``diehl_cook.network.initial_state``). A folder
 without a recorded learning rule was trained with the triplet rule (the only one
-before version 0.2).
+before version 0.2); one without per-size values, with the released code's
+(``LEGACY_VALUES``: the only ones before version 0.3).
 """
 import glob
 import hashlib
@@ -27,6 +29,12 @@ from .errors import StorageError
 from .network import TrainedNetwork
 
 ARRAYS = ("weights", "theta", "assignments")
+LEGACY_VALUES = dict(theta_plus=0.05e-3, w_inh_exc=17.0)   # volts; the released code's
+
+
+def _size_values(record):
+    """theta_plus and w_inh_exc from a metadata or checkpoint record."""
+    return {name: float(record.get(name, default)) for name, default in LEGACY_VALUES.items()}
 
 
 def _atomic_write(path, write):
@@ -75,6 +83,7 @@ def model_parameters():
 def save_network(folder, network):
     """Write the arrays, then the metadata (which records their checksums)."""
     metadata = dict(network.metadata, n_e=network.n_e, seed=network.seed, rule=network.rule,
+                    theta_plus=network.theta_plus, w_inh_exc=network.w_inh_exc,
                     versions=versions(), sha256={},
                     # the parameters it was trained with (labelling keeps them)
                     parameters=network.metadata.get("parameters") or model_parameters())
@@ -127,12 +136,15 @@ def load_network(folder, need_assignments=False):
                                f"with: python scripts/assign_labels.py --weights {folder}")
         assignments = _load_array(folder, "assignments", (n_e,), digests.get("assignments"))
     return TrainedNetwork(weights, theta, int(metadata.get("seed", 0)),
-                          metadata.get("rule", "triplet"), assignments, metadata)
+                          metadata.get("rule", "triplet"), assignments, metadata,
+                          **_size_values(metadata))
 
 
 def save_checkpoint(folder, network, progress):
-    """The training state after a chunk; ``progress`` is a dict of plain numbers."""
+    """The training state after a chunk; ``progress`` is a dict of plain numbers
+    (the network's per-size values are added to it)."""
     path = os.path.join(folder, "checkpoint.npz")
+    progress = dict(progress, theta_plus=network.theta_plus, w_inh_exc=network.w_inh_exc)
     _atomic_write(path, lambda f: np.savez(f, weights=network.weights, theta=network.theta,
                                            progress=json.dumps(progress)))
 
@@ -148,7 +160,8 @@ def load_checkpoint(folder):
             progress = json.loads(str(data["progress"]))
     except (ValueError, OSError, KeyError, EOFError) as error:
         raise StorageError(f"{path} is corrupt: {error}") from error
-    network = TrainedNetwork(weights, theta, progress["seed"], progress.get("rule", "triplet"))
+    network = TrainedNetwork(weights, theta, progress["seed"], progress.get("rule", "triplet"),
+                             **_size_values(progress))
     return network, progress
 
 

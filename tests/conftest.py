@@ -37,7 +37,8 @@ def quiet_model(n_e, learning=True, weights=None, **settings):
     use_runtime()
     weights = np.zeros((p.N_INPUT, n_e)) if weights is None else weights
     phase = "training" if learning else "testing"
-    model = build_network(RunSettings(phase=phase, n_e=n_e, **settings), weights,
+    network = TrainedNetwork(weights, np.full(n_e, float(p.THETA_INIT)))
+    model = build_network(RunSettings(phase=phase, n_e=n_e, **settings), network,
                           np.zeros((p.N_INPUT, n_e)))
     model.exc.v = p.V_REST_E
     model.inh.v = p.V_REST_I

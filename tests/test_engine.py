@@ -96,6 +96,41 @@ def test_silent_network_stops_with_a_clear_error(engine, settings, small_network
         run_reference(settings, small_network, blank, seed=1)
 
 
+def test_per_size_values_reach_the_compiled_program(engine, settings, train_set, small_network):
+    """theta_plus and the inh -> exc weight are inputs of the compiled program:
+    other values give the reference loop's run with those values, and not the
+    default run."""
+    images = train_set[0][:IMAGES]
+    other = TrainedNetwork(small_network.weights, small_network.theta, SEED, "triplet",
+                           theta_plus=4 * small_network.theta_plus, w_inh_exc=2.0)
+    result = engine.run(images, other, seed=7)
+    assert_same_run(result, run_reference(settings, other, images, seed=7), other)
+    default = engine.run(images, small_network, seed=7)
+    assert not np.array_equal(result.counts, default.counts)
+    assert result.network.theta_plus == other.theta_plus
+    assert result.network.w_inh_exc == 2.0
+    frozen = settings.replace(phase="testing")
+    frozen_result = Engine(frozen, other.delays).run(images, other, seed=3)
+    assert np.array_equal(frozen_result.counts, run_reference(frozen, other, images, 3).counts)
+    assert not np.array_equal(frozen_result.counts,
+                              Engine(frozen, other.delays).run(images, small_network, 3).counts)
+
+
+def test_test_repeats_draw_anew_and_the_first_is_the_single_evaluation(settings, train_set,
+                                                                     tmp_path):
+    images, labels = train_set[0][:CHUNK], train_set[1][:CHUNK]
+    pipeline.train(settings, tmp_path, images, labels)
+    pipeline.label(settings, tmp_path, images, labels)
+    (single,), once = pipeline.test(settings, tmp_path, images[:CHUNK // 2], labels[:CHUNK // 2])
+    scores, thrice = pipeline.test(settings, tmp_path, images[:CHUNK // 2], labels[:CHUNK // 2],
+                                   repeats=3)
+    assert len(scores) == 3 and len(thrice.counts) == 3 * (CHUNK // 2)
+    assert scores[0]["accuracy"] == single["accuracy"]
+    assert np.array_equal(thrice.counts[:CHUNK // 2], once.counts)
+    repeats = thrice.counts.reshape(3, CHUNK // 2, N_E)
+    assert not np.array_equal(repeats[0], repeats[1]) and not np.array_equal(repeats[1], repeats[2])
+
+
 def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, monkeypatch):
     images, labels = train_set[0][:2 * CHUNK], train_set[1][:2 * CHUNK]
     whole, _ = pipeline.train(settings, tmp_path / "whole", images, labels)
@@ -124,6 +159,8 @@ def test_resume_with_other_settings_is_refused(settings, train_set, tmp_path):
         pipeline.train(settings.replace(seed=SEED + 1), tmp_path, images, labels, resume=True)
     with pytest.raises(StorageError, match="rule power-law"):
         pipeline.train(settings.replace(rule="power-law"), tmp_path, images, labels, resume=True)
+    with pytest.raises(StorageError, match="inh -> exc weight 9"):
+        pipeline.train(settings.replace(w_inh_exc=9.0), tmp_path, images, labels, resume=True)
 
 
 def test_parallel_frozen_run_equals_one_job(settings, train_set, small_network):

@@ -126,7 +126,7 @@ def x_pre(t_post, t_pre):
 
 def power_law(w, x):
     """Paper, rule 1 (and rule 3 at a post spike): dw = eta (x_pre - x_tar)(w_max - w)^mu."""
-    return p.ETA_POST * (x - p.X_TAR) * (p.W_MAX - w) ** p.MU
+    return p.ETA_POWER_LAW * (x - p.X_TAR) * (p.W_MAX - w) ** p.MU
 
 
 def exponential(w, x):

@@ -115,3 +115,20 @@ def test_labelling_keeps_the_parameters_the_network_was_trained_with(tmp_path):
     back.assignments = np.zeros(5, dtype=int)
     save_network(tmp_path, back)
     assert load_network(tmp_path).metadata["parameters"] == dict(BETA="3.0")
+
+
+def test_per_size_values_are_stored_and_old_folders_have_the_released_ones(tmp_path):
+    net = TrainedNetwork(np.ones((784, 5)), np.zeros(5), theta_plus=0.2e-3, w_inh_exc=9.5)
+    save_network(tmp_path / "new", net)
+    back = load_network(tmp_path / "new")
+    assert (back.theta_plus, back.w_inh_exc) == (0.2e-3, 9.5)
+    save_checkpoint(tmp_path / "new", net, dict(done=1, seed=0))
+    resumed, _ = load_checkpoint(tmp_path / "new")
+    assert (resumed.theta_plus, resumed.w_inh_exc) == (0.2e-3, 9.5)
+    # A folder of version 0.2 or older records neither: the released code's values.
+    save_network(tmp_path / "old", net)
+    metadata = json.loads((tmp_path / "old" / "metadata.json").read_text())
+    del metadata["theta_plus"], metadata["w_inh_exc"]
+    (tmp_path / "old" / "metadata.json").write_text(json.dumps(metadata))
+    old = load_network(tmp_path / "old")
+    assert (old.theta_plus, old.w_inh_exc) == (0.05e-3, 17.0)

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.usefixtures("numpy_target")   # builds only: no compili
 def model():
     use_runtime()
     weights, delays = initial_state(N_E, 3)
-    return build_network(RunSettings(n_e=N_E), weights, delays), weights, delays
+    network = TrainedNetwork(weights, np.zeros(N_E))
+    return build_network(RunSettings(n_e=N_E), network, delays), weights, delays
 
 
 def test_exc_to_inh_is_one_to_one(model):
@@ -61,8 +62,8 @@ def test_initial_weights_and_delays_follow_the_released_code():
 
 def test_sizes_other_than_400_work_and_tiny_ones_are_refused():
     use_runtime()
-    w, d = initial_state(3, 0)
-    assert len(build_network(RunSettings(phase="testing", n_e=3), w, d).inh_exc) == 6
+    network = TrainedNetwork.untrained(3, 0)
+    assert len(build_network(RunSettings(phase="testing", n_e=3), network).inh_exc) == 6
     with pytest.raises(SettingsError, match="--n-e must be an integer of at least 2"):
         RunSettings(n_e=1)
 

@@ -1,0 +1,83 @@
+"""Use a trained network: classify your own images from Python.
+
+Example::
+
+    from diehl_cook.classifier import Classifier
+    from diehl_cook import images
+
+    classifier = Classifier.load("weights/n400")
+    result = classifier.classify(images.from_file("my_seven.png"))
+    print(result.digits[0], result.scores[0])
+
+A ``Classifier`` compiles the frozen network once (on its first batch) and reuses
+the program for every later batch. Each call shows every image with the test
+protocol (350 ms, retried at a higher intensity while fewer than 5 spikes) and
+the same Poisson draws as ``evaluate`` for the same images, so the same input
+always gives the same answer.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import labels, storage
+from .engine import Engine
+from .images import as_batch
+from .pipeline import TEST_SEED_OFFSET
+from .settings import RunSettings
+from .simulation import run_chunks
+
+
+@dataclass
+class Classification:
+    """What the network answered to a batch of n images.
+
+    digits : (n,) predicted class of each image.
+    scores : (n, 10) mean spike count of each class's neurons (the paper's rule:
+        the highest wins); NaN for a class that no neuron is assigned to.
+    counts : (n, n_e) spikes of each excitatory neuron.
+    presentations : (n,) presentations needed (1: no retry).
+    """
+    digits: np.ndarray
+    scores: np.ndarray
+    counts: np.ndarray
+    presentations: np.ndarray
+
+
+class Classifier:
+    """A labelled network (weights, theta, assignments) ready to classify images."""
+
+    def __init__(self, network, chunk_size=1000, build_dir=None):
+        """``network``: a labelled ``TrainedNetwork`` (see ``Classifier.load``);
+        ``chunk_size``: images per run of the compiled program; ``build_dir``:
+        where it is compiled (default: the cache of ``engine.default_build_dir``)."""
+        if network.assignments is None:
+            raise ValueError("the network has no assignments: label it first")
+        self.network = network
+        self.settings = RunSettings(phase="testing", n_e=network.n_e,
+                                    seed=network.seed + TEST_SEED_OFFSET,
+                                    chunk_size=chunk_size, jobs=1, progress=False,
+                                    build_dir=build_dir)
+        self._engine = None
+
+    @classmethod
+    def load(cls, folder, **options):
+        """The classifier of a labelled network folder (options: see ``__init__``)."""
+        return cls(storage.load_network(folder, need_assignments=True), **options)
+
+    def classify(self, images):
+        """Classify one image (28, 28) or a batch (n, 28, 28) or (n, 784), uint8
+        0..255 or float 0..1. Returns a ``Classification``."""
+        batch = as_batch(images)
+        if self._engine is None:
+            self._engine = Engine(self.settings, self.network.delays)
+        result = run_chunks(self._engine, self.network, batch)
+        scores = labels.class_scores(result.counts, self.network.assignments)
+        return Classification(labels.predict(result.counts, self.network.assignments),
+                              np.where(np.isinf(scores), np.nan, scores), result.counts,
+                              result.presentations)
+
+    def receptive_field(self, counts):
+        """The input weights (28, 28) of the neurons that answered, weighted by
+        their spike counts ``counts`` (n_e,)."""
+        counts = np.asarray(counts, dtype=float)
+        return (self.network.weights @ counts / max(counts.sum(), 1)).reshape(28, 28)

@@ -1,0 +1,132 @@
+"""Classifying your own digits: the MNIST-style conversion, the Python API and the
+classify command."""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from diehl_cook import images, pipeline
+from diehl_cook.classifier import Classifier
+from diehl_cook.errors import ImageError
+
+from conftest import CHUNK
+from test_scripts import env, script  # noqa: F401  (env is a fixture)
+
+
+def photographed(digit, path, size=(300, 200), scale=5, at=(20, 40)):
+    """``digit`` (MNIST, white on black) as a user's picture: dark ink on a light,
+    slightly coloured background, enlarged, off-centre, in RGB."""
+    big = Image.fromarray(255 - digit).resize((28 * scale, 28 * scale), Image.BICUBIC)
+    canvas = Image.new("RGB", size, (240, 235, 220))
+    canvas.paste(Image.merge("RGB", [big, big, big]), at)
+    canvas.save(path)
+    return path
+
+
+def centre_of_mass(image):
+    rows, cols = np.indices(image.shape)
+    return np.array([(rows * image).sum(), (cols * image).sum()]) / image.sum()
+
+
+def test_a_picture_is_converted_the_mnist_way(train_set, tmp_path):
+    for k in range(5):
+        digit = train_set[0][k]
+        seen = images.from_file(photographed(digit, tmp_path / f"{k}.png"))
+        assert seen.shape == (28, 28) and seen.dtype == np.uint8
+        assert seen.max() == 255 and seen[0].max() == 0 and seen[:, 0].max() == 0   # white on black
+        assert np.allclose(centre_of_mass(seen.astype(float)), 13.5, atol=0.6)
+        rows, cols = np.nonzero(seen > 25)
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 <= 21                              # fits 20 x 20
+        assert np.corrcoef(seen.ravel(), digit.ravel())[0, 1] > 0.4                   # same digit
+
+
+def test_dark_background_and_transparency_are_understood(train_set, tmp_path):
+    digit = train_set[0][0]
+    Image.fromarray(digit).resize((56, 56)).save(tmp_path / "dark.png")
+    ink = Image.new("RGBA", (56, 56), (0, 0, 0, 0))
+    ink.putalpha(Image.fromarray(digit).resize((56, 56)))
+    ink.save(tmp_path / "transparent.png")
+    dark = images.from_file(tmp_path / "dark.png")
+    transparent = images.from_file(tmp_path / "transparent.png")
+    assert np.corrcoef(dark.ravel(), transparent.ravel())[0, 1] > 0.95
+    assert dark[0].max() == 0 and dark.max() == 255
+
+
+def test_blank_unreadable_and_missing_images_are_refused(tmp_path):
+    Image.new("L", (40, 40), 255).save(tmp_path / "blank.png")
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ImageError, match="blank"):
+        images.from_file(tmp_path / "blank.png")
+    with pytest.raises(ImageError, match="not an image"):
+        images.from_file(tmp_path / "text.png")
+    with pytest.raises(ImageError, match="no such file"):
+        images.from_file(tmp_path / "none.png")
+
+
+def test_arrays_in_mnist_form_are_accepted_as_uint8_or_floats():
+    image = np.arange(784).reshape(28, 28) % 256
+    assert images.as_batch(image.astype(np.uint8)).shape == (1, 28, 28)
+    assert np.array_equal(images.as_batch(image.astype(np.uint8).ravel())[0], image)
+    floats = np.stack([image / 255.0] * 3)
+    assert np.array_equal(images.as_batch(floats), np.stack([image] * 3).astype(np.uint8))
+    assert images.as_batch(floats.reshape(3, 784)).shape == (3, 28, 28)
+    with pytest.raises(ImageError, match="28 x 28"):
+        images.as_batch(np.zeros((5, 30, 30)))
+    with pytest.raises(ImageError, match="floats in 0..1"):
+        images.as_batch(np.full((28, 28), 3.0))
+
+
+@pytest.mark.compile
+def test_the_classifier_answers_as_evaluate_does(settings, train_set, tmp_path):
+    """The API on a batch gives the test phase's responses and predictions (same
+    draws), and reuses its compiled program for the next batch."""
+    batch, labels = train_set[0][:CHUNK], train_set[1][:CHUNK]
+    pipeline.train(settings, tmp_path, batch, labels)
+    pipeline.label(settings, tmp_path, batch, labels)
+    (scores,), tested = pipeline.test(settings, tmp_path, batch[:8], labels[:8])
+    classifier = Classifier.load(tmp_path, chunk_size=settings.chunk_size,
+                                 build_dir=settings.build_dir)
+    answer = classifier.classify(batch[:8] / 255.0)
+    assert np.array_equal(answer.counts, tested.counts)
+    assert np.array_equal(answer.digits, scores["predictions"])
+    assert answer.scores.shape == (8, 10)
+    engine = classifier._engine
+    first = classifier.classify(batch[0])      # first of its batch: the same draws
+    assert classifier._engine is engine
+    assert np.array_equal(first.counts[0], answer.counts[0])
+
+
+@pytest.mark.compile
+def test_classify_command_end_to_end(settings, train_set, tmp_path, env):  # noqa: F811
+    batch, labels = train_set[0][:CHUNK], train_set[1][:CHUNK]
+    folder = tmp_path / "net"
+    pipeline.train(settings, folder, batch, labels)
+    pipeline.label(settings, folder, batch, labels)
+    picture = photographed(train_set[0][0], tmp_path / "mine.png")
+    done = script("classify.py", picture, "--mnist-test", 0, "--weights", folder,
+                  "--plot", tmp_path / "figures", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{picture}: ") and "class scores 0-9" in lines[0]
+    assert any(line.startswith("MNIST test image 0 (label 7): ") for line in lines)
+    assert sorted(os.listdir(tmp_path / "figures")) == ["MNIST_test_image_0__label_7_.png",
+                                                        "mine.png"]
+
+
+def test_classify_command_errors_exit_2(tmp_path, env):  # noqa: F811
+    Image.new("L", (40, 40), 255).save(tmp_path / "blank.png")
+    blank = script("classify.py", tmp_path / "blank.png", env=env)
+    assert blank.returncode == 2 and "blank" in blank.stderr
+    unreadable = tmp_path / "bad.jpg"
+    unreadable.write_bytes(b"\xff\xd8 truncated")
+    assert "not an image" in script("classify.py", unreadable, env=env).stderr
+    folder = tmp_path / "net"
+    folder.mkdir()
+    (folder / "metadata.json").write_text(json.dumps(dict(n_e=10, sha256={})))
+    np.save(folder / "weights.npy", np.zeros((784, 12)))
+    mismatch = script("classify.py", "--mnist-test", 0, "--weights", folder, env=env)
+    assert mismatch.returncode == 2 and "(784, 10)" in mismatch.stderr
+    nothing = script("classify.py", env=env)
+    assert nothing.returncode == 2 and "nothing to classify" in nothing.stderr
