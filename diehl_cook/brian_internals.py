@@ -5,6 +5,7 @@ one function here, with why; ``tests/test_brian_internals.py`` fails if a new
 Brian release changes what they rely on.
 """
 import os
+import signal
 
 import numpy as np
 from brian2 import Function, Network
@@ -78,3 +79,14 @@ def delete_run_inputs(device, directory):
             path = os.path.join(directory, "static_arrays", name + suffix)
             if os.path.exists(path):
                 os.remove(path)
+
+
+def compilation_interrupted(error):
+    """Whether ``error``, raised by ``device.build``, means that ``make`` was stopped
+    by Ctrl+C.
+
+    Why: Brian runs ``make`` with ``os.system``, which ignores SIGINT in Python while
+    it waits, and reports only "Project compilation failed (error code: X)" with X
+    the raw wait status: a make killed by SIGINT gives X = 2 (the signal number),
+    a make that failed gives its exit code times 256."""
+    return f"(error code: {int(signal.SIGINT)})" in str(error)

@@ -238,6 +238,7 @@ def main(argv=None, command=None):
     from . import commands            # imports Brian: only once there is work to do
     from .errors import DiehlCookError
     try:
+        commands.check_outputs(args)
         getattr(commands, args.command)(args)
     except DiehlCookError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -26,7 +26,20 @@ def settings_from(args, **values):
     fields = ("n_e", "rule", "seed", "epochs", "chunk_size", "jobs", "build_dir")
     found = {field: getattr(args, field) for field in fields if hasattr(args, field)}
     found["progress"] = not getattr(args, "no_progress", False)
-    return RunSettings(**dict(found, **values))
+    settings = RunSettings(**dict(found, **values))
+    settings.check_memory()
+    return settings
+
+
+def check_outputs(args):
+    """Before any work: every file or folder the command will write can be written."""
+    if getattr(args, "json", None):
+        storage.check_writable(args.json)
+    folders = [getattr(args, "plot", None), getattr(args, "out", None)]
+    if args.command == "train":
+        folders[1] = args.out or os.path.join("weights", f"n{args.n_e}")
+    for folder in filter(None, folders):
+        storage.check_writable(os.path.join(folder, ""))
 
 
 def interruption_hint(args):
@@ -91,9 +104,8 @@ def label(args):
 
 
 def evaluate(args):
+    check(args.repeats >= 1, "--repeats", args.repeats, "an integer of at least 1")
     images, labels = data.load("testing", args.mnist_dir, args.examples)
-    if args.repeats < 1:
-        raise SettingsError(f"--repeats must be an integer of at least 1 (got {args.repeats})")
     scores, _ = pipeline.test(settings_from(args, phase="testing"), args.weights, images,
                               labels, repeats=args.repeats)
     accuracies = np.array([score["accuracy"] for score in scores])

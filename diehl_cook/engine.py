@@ -9,7 +9,9 @@ per cycle, and a C++ function stops the run after the last image. With
 run for successive chunks of images (``device.run(run_args=...)``); Python never
 steps through the examples.
 """
+import fcntl
 import hashlib
+import itertools
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import (Network, NeuronGroup, StateMonitor, Synapses, TimedArray, defaultclock,
                     linked_var, second, set_device, start_scope, volt)
+from brian2 import prefs
 from brian2 import seed as brian_seed
 from brian2.devices import reset_device
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
@@ -73,6 +76,14 @@ class PhaseResult:
                            np.concatenate(logs), parts[-1].network)
 
 
+# Ctrl+C must stop us at once, not "finish the time step" of Brian's default handler:
+# during a compiled run that handler swallows the signal in Python (the run goes on
+# to its end when only Python receives it). Without it, Python raises
+# KeyboardInterrupt (subprocess.call then kills the program), and the compiled
+# program dies on SIGINT; the command line reports both alike (exit 130).
+prefs.core.stop_on_keyboard_interrupt = False
+
+
 def use_runtime():
     """Brian's runtime mode with a fresh scope (for the Python loops)."""
     reset_device("runtime")
@@ -99,6 +110,29 @@ def default_build_dir():
                           os.path.join(os.path.expanduser("~"), ".cache", "diehl_cook"))
 
 
+_CLAIMED = {}   # build directories this process holds the lock of: directory -> lock file
+
+
+def claim_build_dir(directory):
+    """``directory``, or ``directory-2``, ``-3``... : the first that no other process
+    is using. Its lock (``<directory>.lock``, exclusive) is held until this process
+    ends, so concurrent runs of the same program never compile or run in one
+    folder; the engines of one process share it (they run one at a time)."""
+    os.makedirs(os.path.dirname(os.path.abspath(directory)), exist_ok=True)
+    for k in itertools.count(1):
+        candidate = directory if k == 1 else f"{directory}-{k}"
+        if candidate in _CLAIMED:
+            return candidate
+        lock = open(candidate + ".lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _CLAIMED[candidate] = lock
+        return candidate
+
+
 class Engine:
     """The protocol of one phase (``settings.phase``) for one network.
 
@@ -115,8 +149,8 @@ class Engine:
         self.settings, self.delays = settings, np.asarray(delays, dtype=float)
         self.standalone = standalone
         if standalone:
-            self.directory = os.path.join(settings.build_dir or default_build_dir(),
-                                          self._program_name(job))
+            self.directory = claim_build_dir(os.path.join(
+                settings.build_dir or default_build_dir(), self._program_name(job)))
             with standalone_device(self.directory) as device:
                 self._device = device
                 self.objects = self._build_program()
@@ -167,8 +201,13 @@ class Engine:
         self._device.apply_run_args()
         brian_internals.seed_from_variable(self._device, objects["protocol"].variables["rng_seed"])
         objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={})
-        self._device.build(directory=self.directory, compile=True, run=False, clean=False,
-                           with_output=False)
+        try:
+            self._device.build(directory=self.directory, compile=True, run=False, clean=False,
+                               with_output=False)
+        except RuntimeError as error:
+            if brian_internals.compilation_interrupted(error):
+                raise KeyboardInterrupt("compilation interrupted") from None
+            raise
         return objects
 
     # -- running -------------------------------------------------------------
@@ -188,7 +227,7 @@ class Engine:
         status, example = int(protocol.status[0]), int(protocol.example[0])
         if status == SILENT:
             raise silent_error(first_image + example, objects["model"].exc.theta[:] / volt)
-        if status != DONE:      # Ctrl+C: Brian stops the program gracefully
+        if status != DONE:      # stopped early by Brian's stop flag
             raise KeyboardInterrupt(f"run stopped at image {first_image + example}")
         assert example == n, (example, n)
         result = _responses(objects, n)

@@ -28,3 +28,8 @@ class SilentNetworkError(DiehlCookError):
 
 class ImageError(DiehlCookError, ValueError):
     """An image to classify that cannot be read or has no digit in it."""
+
+
+class DivergedError(DiehlCookError):
+    """Training made weights or theta NaN, infinite or negative (the checkpoint
+    before it is kept)."""

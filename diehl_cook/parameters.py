@@ -110,7 +110,7 @@ N_CLASSES = 10                  # MNIST digits
 # ``python scripts/train.py --n-e N`` follows this table; its flags override it. A
 # size not listed uses THETA_PLUS, W_INH_EXC and one pass.
 SIZES = {
-    100: dict(theta_plus=0.05 * mV, w_inh_exc=17.0, examples=40000, epochs=1),
+    100: dict(theta_plus=0.025 * mV, w_inh_exc=17.0, examples=40000, epochs=1),
     400: dict(theta_plus=THETA_PLUS, w_inh_exc=W_INH_EXC, examples=60000, epochs=3),
     1600: dict(theta_plus=0.05 * mV, w_inh_exc=17.0, examples=60000, epochs=7),
     6400: dict(theta_plus=0.05 * mV, w_inh_exc=17.0, examples=60000, epochs=15),

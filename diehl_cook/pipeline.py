@@ -12,7 +12,7 @@ import numpy as np
 from . import labels as lab
 from . import parameters as p
 from . import storage
-from .errors import StorageError
+from .errors import DivergedError, StorageError
 from .network import TrainedNetwork
 from .simulation import progress_bar, run_phase
 
@@ -52,11 +52,17 @@ def train(settings, folder, images, labels, resume=False, command=None):
 def _start(settings, folder, n_images, resume):
     """The network to start from: the checkpoint's when resuming, else a new one.
     Returns (network, the checkpoint's progress record or {})."""
-    checkpoint = storage.load_checkpoint(folder) if resume else None
-    if checkpoint is None:
-        storage.clear_training_log(folder)
+    if not resume:
+        kept = storage.set_aside(folder)
+        if kept:
+            print(f"{folder} held an earlier training: kept as {kept} (to continue an "
+                  f"interrupted training instead, move it back and use --resume)")
         return TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule,
                                         **settings.new_network_values), {}
+    checkpoint = storage.load_checkpoint(folder)
+    if checkpoint is None:
+        raise StorageError(f"nothing to resume: {folder} has no checkpoint.npz (start "
+                           f"without --resume)")
     network, state = checkpoint
     expected = dict(n_e=settings.n_e, seed=settings.seed, examples=n_images,
                     chunk_size=settings.chunk_size, rule=settings.rule,
@@ -107,6 +113,12 @@ class _TrainingRecord:
 
     def chunk_done(self, end, result):
         s = self.settings
+        for name in ("weights", "theta"):
+            problem = storage.invalid_values(name, getattr(result.network, name))
+            if problem:
+                raise DivergedError(f"training diverged before image {end}: {name} {problem}. "
+                                    f"The checkpoint of the last good chunk is kept in "
+                                    f"{self.folder}.")
         storage.save_training_counts(self.folder, end - len(result.counts), result.counts)
         self.counts = np.concatenate([self.counts, result.counts.astype(np.uint16)])
         if self.totals is not None:

@@ -7,6 +7,7 @@ command-line flag.
 """
 import dataclasses
 import numbers
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -131,6 +132,26 @@ class RunSettings:
         size = size_protocol(self.n_e)
         return dict(theta_plus=size.theta_plus if self.theta_plus is None else self.theta_plus,
                     w_inh_exc=size.w_inh_exc if self.w_inh_exc is None else self.w_inh_exc)
+
+    @property
+    def memory_estimate(self):
+        """Bytes a run of this size needs, roughly: the synapses (input -> exc: weight,
+        delay, last arrival, indices, queue; inh -> exc: indices, queue), one chunk of
+        spike-count records, and the arrays Python keeps (weights, delays, training log).
+        Synapses are counted at twice their size: Brian builds them in growing vectors."""
+        n = self.n_e
+        return int(p.N_INPUT * n * 64 + n * (n - 1) * 48
+                   + self.chunk_size * p.MAX_PRESENTATIONS // 8 * n * 8 + 200e6)
+
+    def check_memory(self, total=None):
+        """Raise SettingsError if ``memory_estimate`` exceeds 3/4 of the machine's
+        memory (``total`` bytes; default: the physical memory)."""
+        total = total or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        needed = self.memory_estimate
+        check(needed <= 0.75 * total, "--n-e", self.n_e,
+              f"small enough to fit in memory: N_e={self.n_e} needs about "
+              f"{needed / 2 ** 30:.1f} GiB, more than 3/4 of this machine's "
+              f"{total / 2 ** 30:.1f} GiB")
 
     def replace(self, **changes):
         """A copy with some settings changed (checked again)."""

@@ -12,6 +12,8 @@ of jobs, nor on how a training is interrupted and resumed.
 import multiprocessing
 import os
 import queue as queues
+import signal
+from multiprocessing.managers import SyncManager as _SyncManager
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -93,7 +95,9 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     n_chunks = -(-len(images) // size)
     bounds = [(k * n_chunks // jobs) * size for k in range(jobs + 1)]
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, context.Pool(jobs) as pool:
+    # The queue's server process must outlive Ctrl+C (which the whole process group
+    # receives), so that this process, not a dead queue, reports the interruption.
+    with SyncManager(ctx=context) as manager, context.Pool(jobs) as pool:
         done = manager.Queue()
         tasks = [(settings, network, images[a:b], first_image + a, job, done)
                  for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
@@ -104,6 +108,14 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
             except queues.Empty:
                 continue
         return PhaseResult.concatenate(pending.get(), bounds[:-1])
+
+
+class SyncManager(_SyncManager):
+    """A manager whose server process ignores Ctrl+C."""
+
+    def __enter__(self):
+        self.start(signal.signal, (signal.SIGINT, signal.SIG_IGN))
+        return self
 
 
 def _job(settings, network, images, first_image, job, done):

@@ -40,7 +40,8 @@ def _size_values(record):
 def _atomic_write(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    _remove_orphans(directory)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".tmp-{os.getpid()}-")
     try:
         with os.fdopen(handle, "wb") as f:
             write(f)
@@ -50,6 +51,42 @@ def _atomic_write(path, write):
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _remove_orphans(directory):
+    """Delete the temporary files of writes whose process is gone (killed while
+    writing): their names carry the writer's process id."""
+    for orphan in glob.glob(os.path.join(directory, ".tmp-*")):
+        pid = os.path.basename(orphan).split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(orphan)
+            except FileNotFoundError:
+                pass
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_writable(path):
+    """Raise StorageError now, before any work, if ``path`` (a file to write, or a
+    folder with a trailing separator) cannot be written."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise StorageError(f"cannot write {path}: {error.strerror or error}") from None
+    if os.path.isdir(path) and not path.endswith(os.sep):
+        raise StorageError(f"cannot write {path}: it is a folder")
 
 
 def save_array(path, array):
@@ -97,6 +134,9 @@ def save_network(folder, network):
 
 def _load_array(folder, name, shape, digest):
     path = os.path.join(folder, f"{name}.npy")
+    if digest is None:
+        raise StorageError(f"{path} is not listed in {folder}/metadata.json: it does not "
+                           f"belong to this network (left from another training?)")
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -106,14 +146,34 @@ def _load_array(folder, name, shape, digest):
     if array.shape != shape:
         raise StorageError(f"{path} has shape {array.shape}; this network (N_e = {shape[-1]}) "
                            f"needs {shape}")
-    if digest is not None and _digest(array) != digest:
+    if _digest(array) != digest:
         raise StorageError(f"{path} does not match the checksum in metadata.json "
                            f"(modified or corrupt)")
+    problem = invalid_values(name, array)
+    if problem:
+        raise StorageError(f"{path} {problem}")
     return array
 
 
+def invalid_values(name, array):
+    """What is wrong with the values of a network's array, or None: weights finite
+    and >= 0, theta finite, assignments integers from -1 to 9."""
+    if name == "assignments":
+        if not np.issubdtype(array.dtype, np.integer):
+            return f"holds {array.dtype} values; assignments are integers"
+        if array.size and (array.min() < -1 or array.max() >= p.N_CLASSES):
+            return f"holds classes outside -1..{p.N_CLASSES - 1}"
+        return None
+    if not np.all(np.isfinite(array)):
+        return "holds NaN or infinite values (a diverged training?)"
+    if name == "weights" and array.size and array.min() < 0:
+        return "holds negative weights"
+    return None
+
+
 def load_network(folder, need_assignments=False):
-    """Load a network folder, checking sizes and checksums."""
+    """Load a network folder, checking that its arrays are the ones its metadata
+    lists (shape, SHA-256) and hold valid values."""
     path = os.path.join(folder, "metadata.json")
     if not os.path.isdir(folder):
         raise StorageError(f"no network folder '{folder}' (train one with scripts/train.py)")
@@ -130,11 +190,12 @@ def load_network(folder, need_assignments=False):
     weights = _load_array(folder, "weights", (p.N_INPUT, n_e), digests.get("weights"))
     theta = _load_array(folder, "theta", (n_e,), digests.get("theta"))
     assignments = None
-    if "assignments" in digests or need_assignments:
-        if not os.path.exists(os.path.join(folder, "assignments.npy")):
-            raise StorageError(f"'{folder}' has no assignments.npy: label its neurons first "
-                               f"with: python scripts/assign_labels.py --weights {folder}")
-        assignments = _load_array(folder, "assignments", (n_e,), digests.get("assignments"))
+    if need_assignments and "assignments" not in digests:
+        raise StorageError(f"'{folder}' has no assignments (none listed in metadata.json): "
+                           f"label its neurons first with: python scripts/assign_labels.py "
+                           f"--weights {folder}")
+    if "assignments" in digests:
+        assignments = _load_array(folder, "assignments", (n_e,), digests["assignments"])
     return TrainedNetwork(weights, theta, int(metadata.get("seed", 0)),
                           metadata.get("rule", "triplet"), assignments, metadata,
                           **_size_values(metadata))
@@ -185,10 +246,18 @@ def load_training_counts(folder, done):
     return counts
 
 
-def clear_training_log(folder):
-    """Delete the responses of an earlier training in ``folder``."""
-    for stale in glob.glob(os.path.join(folder, "training_log", "counts_*.npy")):
-        os.remove(stale)
+def set_aside(folder):
+    """Rename a non-empty ``folder`` to the first free ``<folder>.previous-<k>``, so a
+    new training never overwrites nor mixes with an earlier one. Returns the new
+    name, or None if there was nothing to keep."""
+    if not os.path.isdir(folder) or not os.listdir(folder):
+        return None
+    base = os.path.normpath(folder)
+    k = 1
+    while os.path.exists(f"{base}.previous-{k}"):
+        k += 1
+    os.rename(base, f"{base}.previous-{k}")
+    return f"{base}.previous-{k}"
 
 
 def load_evaluation(folder):

@@ -1,6 +1,5 @@
 """Classifying your own digits: the MNIST-style conversion, the Python API and the
 classify command."""
-import json
 import os
 
 import numpy as np
@@ -10,6 +9,8 @@ from PIL import Image
 from diehl_cook import images, pipeline
 from diehl_cook.classifier import Classifier
 from diehl_cook.errors import ImageError
+from diehl_cook.network import TrainedNetwork
+from diehl_cook.storage import save_network
 
 from conftest import CHUNK
 from test_scripts import env, script  # noqa: F401  (env is a fixture)
@@ -123,9 +124,8 @@ def test_classify_command_errors_exit_2(tmp_path, env):  # noqa: F811
     unreadable.write_bytes(b"\xff\xd8 truncated")
     assert "not an image" in script("classify.py", unreadable, env=env).stderr
     folder = tmp_path / "net"
-    folder.mkdir()
-    (folder / "metadata.json").write_text(json.dumps(dict(n_e=10, sha256={})))
-    np.save(folder / "weights.npy", np.zeros((784, 12)))
+    save_network(folder, TrainedNetwork(np.ones((784, 10)), np.zeros(10)))
+    np.save(folder / "weights.npy", np.ones((784, 12)))   # weights of another size
     mismatch = script("classify.py", "--mnist-test", 0, "--weights", folder, env=env)
     assert mismatch.returncode == 2 and "(784, 10)" in mismatch.stderr
     nothing = script("classify.py", env=env)

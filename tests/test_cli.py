@@ -60,3 +60,25 @@ def test_a_bad_flag_value_gives_a_message_and_exit_2(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2 and "--n-e must be" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def run_script(name, *args, **env):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name),
+                           *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, **env))
+
+
+def test_early_checks_come_before_any_work(tmp_path, mnist_path):
+    huge = run_script("train.py", "--n-e", 10 ** 7, "--out", tmp_path / "huge")
+    assert huge.returncode == 2 and "needs about" in huge.stderr and "GiB" in huge.stderr
+    nothing = run_script("train.py", "--n-e", 10, "--examples", 5, "--resume",
+                         "--out", tmp_path / "empty", MNIST_DIR=mnist_path)
+    assert nothing.returncode == 2 and "nothing to resume" in nothing.stderr
+    (tmp_path / "file").write_text("")
+    unwritable = run_script("evaluate.py", "--weights", tmp_path / "none",
+                            "--json", tmp_path / "file" / "result.json")
+    assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
+    repeats = run_script("evaluate.py", "--repeats", 0)
+    assert repeats.returncode == 2 and "--repeats must be" in repeats.stderr
+    for result in (huge, nothing, unwritable, repeats):
+        assert "Traceback" not in result.stderr

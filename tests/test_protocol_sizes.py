@@ -63,3 +63,11 @@ def test_the_closest_response_is_chosen():
     assert calibration.mismatch(near, target) == pytest.approx(0.1)
     assert calibration.mismatch(far, target) == pytest.approx(0.5)
     assert calibration.mismatch(target, target) == 0
+
+
+def test_a_network_too_big_for_memory_is_refused_before_any_work():
+    RunSettings(n_e=6400).check_memory(total=24 * 2 ** 30)
+    with pytest.raises(SettingsError, match=r"N_e=20000 needs about \d+\.\d GiB"):
+        RunSettings(n_e=20000).check_memory(total=24 * 2 ** 30)
+    with pytest.raises(SettingsError, match="--n-e must be small enough to fit in memory"):
+        RunSettings(n_e=10 ** 7).check_memory()

@@ -7,7 +7,8 @@ import pytest
 
 from diehl_cook.errors import StorageError
 from diehl_cook.network import TrainedNetwork
-from diehl_cook.storage import load_checkpoint, load_network, save_checkpoint, save_network
+from diehl_cook.storage import (load_checkpoint, load_network, save_checkpoint, save_network,
+                                 set_aside)
 
 
 def make(n_e=5):
@@ -132,3 +133,47 @@ def test_per_size_values_are_stored_and_old_folders_have_the_released_ones(tmp_p
     (tmp_path / "old" / "metadata.json").write_text(json.dumps(metadata))
     old = load_network(tmp_path / "old")
     assert (old.theta_plus, old.w_inh_exc) == (0.05e-3, 17.0)
+
+
+@pytest.mark.parametrize("name, bad, message", [
+    ("weights", lambda a: np.where(np.arange(a.size).reshape(a.shape) == 7, np.nan, a), "NaN"),
+    ("weights", lambda a: np.where(np.arange(a.size).reshape(a.shape) == 7, np.inf, a), "NaN or infinite"),
+    ("weights", lambda a: a - 1, "negative"),
+    ("theta", lambda a: np.full_like(a, np.nan), "NaN"),
+    ("assignments", lambda a: np.array([0, 1, 2, 3, 10]), "outside -1..9"),
+    ("assignments", lambda a: a.astype(float), "integers"),
+])
+def test_invalid_values_are_refused_even_with_matching_checksums(tmp_path, name, bad, message):
+    """As a diverged training would write them: the checksums match, the values don't."""
+    net = make()
+    net.assignments = np.array([0, 1, -1, 3, 9])
+    setattr(net, name, bad(getattr(net, name)))
+    save_network(tmp_path, net)
+    with pytest.raises(StorageError, match=message):
+        load_network(tmp_path, need_assignments=True)
+
+
+def test_an_array_the_metadata_does_not_list_is_refused(tmp_path):
+    """assignments.npy left from another training (not in metadata.json) is not used."""
+    save_network(tmp_path, make())
+    np.save(tmp_path / "assignments.npy", np.zeros(5, dtype=int))
+    with pytest.raises(StorageError, match="label its neurons first"):
+        load_network(tmp_path, need_assignments=True)
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    del metadata["sha256"]["theta"]
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(StorageError, match="not listed"):
+        load_network(tmp_path)
+
+
+def test_a_new_training_keeps_an_earlier_one_aside(tmp_path):
+    folder = tmp_path / "n5"
+    save_network(folder, make())
+    (folder / "evaluation.json").write_text("{}")
+    assert set_aside(folder) == f"{folder}.previous-1"
+    assert not folder.exists()
+    save_network(folder, make())
+    assert set_aside(folder) == f"{folder}.previous-2"
+    assert sorted(os.listdir(f"{folder}.previous-1")) == ["evaluation.json", "metadata.json",
+                                                         "theta.npy", "weights.npy"]
+    assert set_aside(tmp_path / "none") is None

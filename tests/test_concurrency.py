@@ -1,0 +1,50 @@
+"""Two processes running the same program at once each get a build folder of their own."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from diehl_cook.engine import claim_build_dir
+
+from conftest import CHUNK, N_E, ROOT
+from test_scripts import env, script  # noqa: F401  (env is a fixture)
+
+CLAIM = ("import sys, time; from diehl_cook.engine import claim_build_dir; "
+         "print(claim_build_dir(sys.argv[1]), flush=True); time.sleep(float(sys.argv[2]))")
+
+
+def test_a_build_folder_in_use_by_another_process_is_not_shared(tmp_path):
+    folder = str(tmp_path / "program-job0")
+    holder = subprocess.Popen([sys.executable, "-c", CLAIM, folder, "30"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == folder
+        second = subprocess.run([sys.executable, "-c", CLAIM, folder, "0"],
+                                capture_output=True, text=True)
+        assert second.stdout.strip() == folder + "-2"
+    finally:
+        holder.kill()
+        holder.wait()
+    # Held by this process: shared by its engines; free again once the holder is gone.
+    assert claim_build_dir(folder) == folder == claim_build_dir(folder)
+
+
+@pytest.mark.compile
+def test_two_trainings_with_the_same_settings_at_once(tmp_path, env):  # noqa: F811
+    """The case that crashed ("Text file busy"): same size, seed and chunk size, one
+    build cache, started together. Both finish with the same network."""
+    runs = [subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--n-e", str(N_E),
+         "--examples", str(CHUNK), "--chunk-size", str(CHUNK), "--rule", "triplet",
+         "--no-progress", "--out", str(tmp_path / f"run{k}"),
+         "--build-dir", str(tmp_path / "build")],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for k in (1, 2)]
+    for run in runs:
+        _, errors = run.communicate(timeout=900)
+        assert run.returncode == 0, errors
+    first, second = (np.load(tmp_path / f"run{k}" / "weights.npy") for k in (1, 2))
+    assert np.array_equal(first, second)
+    assert len([f for f in os.listdir(tmp_path / "build") if not f.endswith(".lock")]) == 2

@@ -1,0 +1,76 @@
+"""Ctrl+C as users press it: to the whole process group (a terminal) or to the Python
+process alone (kill -INT). The command stops at once with exit code 130 and the
+README's message; the checkpoint is intact and --resume continues."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from diehl_cook import pipeline
+from diehl_cook.storage import load_checkpoint
+
+from conftest import N_E, ROOT
+from test_scripts import env  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.compile
+
+
+def start(script, *args, env):
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", script),
+                             *map(str, args), "--no-progress"],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def wait_for(path, process, timeout=600):
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        assert process.poll() is None, process.communicate()
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("target", ["group", "python"])
+def test_ctrl_c_while_training_stops_with_the_resume_hint(target, tmp_path, env):  # noqa: F811
+    out = tmp_path / "net"
+    command = ("train.py", "--n-e", N_E, "--examples", 1000, "--chunk-size", 20,
+               "--rule", "triplet", "--out", out)
+    training = start(*command, env=env)
+    wait_for(out / "checkpoint.npz", training)
+    time.sleep(0.5)
+    if target == "group":
+        os.killpg(training.pid, signal.SIGINT)
+    else:
+        training.send_signal(signal.SIGINT)
+    _, errors = training.communicate(timeout=120)
+    assert training.returncode == 130, errors
+    assert "interrupted: the finished chunks are saved in" in errors and "--resume" in errors
+    assert "Traceback" not in errors
+    _, progress = load_checkpoint(out)
+    assert 0 < progress["done"] < 1000
+    assert not [f for f in os.listdir(out) if f.startswith(".tmp")]
+    resumed = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", command[0]),
+                              *map(str, command[1:]), "--resume", "--no-progress"],
+                             env=env, cwd=ROOT, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming {out} after {progress['done']} of 1000 images" in resumed.stdout
+    assert "trained N_e=12 (triplet rule) on 1000 images" in resumed.stdout
+
+
+def test_ctrl_c_during_a_parallel_evaluation(settings, train_set, tmp_path, env):  # noqa: F811
+    images, labels = train_set[0][:20], train_set[1][:20]
+    pipeline.train(settings.replace(chunk_size=20), tmp_path, images, labels)
+    pipeline.label(settings.replace(chunk_size=20), tmp_path, images, labels)
+    evaluation = start("evaluate.py", "--weights", tmp_path, "--jobs", 2, "--chunk-size", 20,
+                       "--repeats", 2000, env=env)
+    time.sleep(25)
+    assert evaluation.poll() is None
+    os.killpg(evaluation.pid, signal.SIGINT)
+    _, errors = evaluation.communicate(timeout=120)
+    assert evaluation.returncode == 130, errors
+    assert "interrupted" in errors and "Traceback" not in errors
+    assert np.load(tmp_path / "assignments.npy").shape == (N_E,)
