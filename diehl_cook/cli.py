@@ -173,6 +173,14 @@ def _calibrate(parser):
     parser.add_argument("--json", default=None, help="write every measured response here")
 
 
+def _cache(parser):
+    parser.add_argument("--build-dir", default=None,
+                        help="the cache (default: $DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
+    parser.add_argument("--clear", action="store_true",
+                        help="delete the compiled programs (those in use by a running "
+                             "command are kept)")
+
+
 def _download(parser):
     parser.add_argument("--mnist-dir", default=None,
                         help="target folder (default: $MNIST_DIR, else data/mnist)")
@@ -210,6 +218,8 @@ COMMANDS = {
                               "response while training matches the 400-neuron network's",
                   "python scripts/calibrate.py --n-e 100 --theta-plus 0.0125 0.025 0.05 "
                   "--w-inh-exc 8 12 17"),
+    "cache": (_cache, "show the size of the compiled-program cache, or clear it",
+              "diehl-cook cache --clear"),
     "download": (_download, "download MNIST and check its SHA-256 (or --verify files you have)",
                  "python scripts/download_mnist.py --mnist-dir data/mnist"),
 }

@@ -151,9 +151,11 @@ def plot(args):
     if args.result:
         with open(args.result) as f:
             result = json.load(f)
+        repeats = result.get("repeats", 1)
+        shown = f"{result['test_images']} images" + (f" x {repeats} repeats" if repeats > 1
+                                                      else "")
         plots.confusion(result["confusion_matrix"], path("confusion"),
-                        f"{name}: test accuracy {100 * result['accuracy']:.2f}% "
-                        f"({result['test_images']} images)")
+                        f"{name}: test accuracy {100 * result['accuracy']:.2f}% ({shown})")
     images, _ = data.load("testing", args.mnist_dir, args.raster_image + 1)
     plots.presentation_raster(experiments.presentation(network, images[args.raster_image]),
                               path("raster"))
@@ -367,6 +369,19 @@ def _response(row):
             f"{row['presentations_per_image']:.3f} presentations per image, "
             f"{100 * row['fraction_fired']:.0f}% of neurons fired, "
             f"{row['active_neurons_per_image']:.1f} active per image")
+
+
+# -- cache --------------------------------------------------------------------
+def cache(args):
+    from .engine import cached_programs, default_build_dir, remove_program
+    root = args.build_dir or default_build_dir()
+    programs = cached_programs(root)
+    total = sum(size for _, size in programs)
+    print(f"{root}: {len(programs)} compiled programs, {total / 2 ** 20:.0f} MiB")
+    if args.clear:
+        kept = [folder for folder, _ in programs if not remove_program(folder)]
+        print(f"cleared {len(programs) - len(kept)}" +
+              (f"; kept {len(kept)} in use by a running command" if kept else ""))
 
 
 # -- download -----------------------------------------------------------------

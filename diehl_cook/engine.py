@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import itertools
 import os
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -131,6 +132,34 @@ def claim_build_dir(directory):
             continue
         _CLAIMED[candidate] = lock
         return candidate
+
+
+def cached_programs(build_dir=None):
+    """The compiled programs in the cache: a list of (folder, size in bytes)."""
+    root = build_dir or default_build_dir()
+    if not os.path.isdir(root):
+        return []
+    found = []
+    for name in sorted(os.listdir(root)):
+        folder = os.path.join(root, name)
+        if os.path.isdir(folder):
+            size = sum(os.path.getsize(os.path.join(where, f))
+                       for where, _, files in os.walk(folder) for f in files)
+            found.append((folder, size))
+    return found
+
+
+def remove_program(folder):
+    """Delete one cached program unless a running process holds its lock. Returns
+    whether it was deleted."""
+    with open(folder + ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        shutil.rmtree(folder)
+        os.unlink(folder + ".lock")
+    return True
 
 
 class Engine:

@@ -7,6 +7,7 @@
   ``w_inh_exc``), images seen, parameters, versions, SHA-256 of the arrays
 - ``checkpoint.npz``  while training: the state after the last finished chunk
 - ``training_log/``   while training: each neuron's response to every training image
+  (one compressed file per chunk)
 
 Every file is written to a temporary name and then renamed, so an interrupted
 run never leaves a half-written file. The input delays are not stored: they are
@@ -227,18 +228,34 @@ def load_checkpoint(folder):
 
 
 def _log_path(folder, start):
-    return os.path.join(folder, "training_log", f"counts_{start:08d}.npy")
+    return os.path.join(folder, "training_log", f"counts_{start:08d}.npz")
+
+
+def _log_files(folder):
+    """The chunk files of the training log, in order: (first image, path). Logs of
+    version 0.2 and older are plain .npy files; newer ones compressed .npz (spike
+    counts are mostly zeros: about 50 times smaller, so that a long training's log
+    can be kept with its checkpoint)."""
+    files = glob.glob(os.path.join(folder, "training_log", "counts_*.np[yz]"))
+    return sorted((int(os.path.basename(f)[7:15]), f) for f in files)
+
+
+def _read_counts(path):
+    if path.endswith(".npy"):
+        return np.load(path)
+    with np.load(path) as data:
+        return data["counts"]
 
 
 def save_training_counts(folder, start, counts):
     """The responses (n_images, n_e) of the chunk of training images from ``start``."""
-    save_array(_log_path(folder, start), np.asarray(counts, dtype=np.uint16))
+    counts = np.asarray(counts, dtype=np.uint16)
+    _atomic_write(_log_path(folder, start), lambda f: np.savez_compressed(f, counts=counts))
 
 
 def load_training_counts(folder, done):
     """The responses to the first ``done`` training images, from the chunk files."""
-    files = sorted(glob.glob(os.path.join(folder, "training_log", "counts_*.npy")))
-    parts = [np.load(f) for f in files if int(os.path.basename(f)[7:15]) < done]
+    parts = [_read_counts(path) for start, path in _log_files(folder) if start < done]
     counts = np.concatenate(parts) if parts else np.zeros((0, 0), np.uint16)
     if len(counts) != done:
         raise StorageError(f"{folder}/training_log holds {len(counts)} responses; the "
@@ -272,9 +289,9 @@ def load_evaluation(folder):
 def training_log_summary(folder):
     """Mean spikes and active neurons per training image (its accepted
     presentation) from the training log, or None if the log is gone."""
-    files = sorted(glob.glob(os.path.join(folder, "training_log", "counts_*.npy")))
+    files = _log_files(folder)
     if not files:
         return None
-    counts = np.concatenate([np.load(f) for f in files])
+    counts = np.concatenate([_read_counts(path) for _, path in files])
     return dict(images=len(counts), spikes_per_image=float(counts.sum(axis=1).mean()),
                 active_neurons_per_image=float((counts > 0).sum(axis=1).mean()))

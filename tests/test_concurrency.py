@@ -48,3 +48,25 @@ def test_two_trainings_with_the_same_settings_at_once(tmp_path, env):  # noqa: F
     first, second = (np.load(tmp_path / f"run{k}" / "weights.npy") for k in (1, 2))
     assert np.array_equal(first, second)
     assert len([f for f in os.listdir(tmp_path / "build") if not f.endswith(".lock")]) == 2
+
+
+def test_cache_clearing_keeps_programs_in_use(tmp_path):
+    from diehl_cook.engine import cached_programs, remove_program
+    for name in ("frozen-a-job0", "frozen-b-job0"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "main").write_bytes(b"x" * 1000)
+    holder = subprocess.Popen([sys.executable, "-c", CLAIM, str(tmp_path / "frozen-a-job0"), "30"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdout.readline()
+        assert [size for _, size in cached_programs(str(tmp_path))] == [1000, 1000]
+        cleared = subprocess.run(["diehl-cook", "cache", "--clear", "--build-dir", str(tmp_path)],
+                                 capture_output=True, text=True)
+        assert "2 compiled programs" in cleared.stdout
+        assert "cleared 1; kept 1 in use" in cleared.stdout
+        assert (tmp_path / "frozen-a-job0").exists() and not (tmp_path / "frozen-b-job0").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert remove_program(str(tmp_path / "frozen-a-job0"))
+    assert cached_programs(str(tmp_path)) == []

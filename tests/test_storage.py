@@ -1,6 +1,8 @@
 """Network folders: round trip, and clear errors for what can go wrong."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -177,3 +179,41 @@ def test_a_new_training_keeps_an_earlier_one_aside(tmp_path):
     assert sorted(os.listdir(f"{folder}.previous-1")) == ["evaluation.json", "metadata.json",
                                                          "theta.npy", "weights.npy"]
     assert set_aside(tmp_path / "none") is None
+
+
+def test_training_log_is_compressed_and_old_logs_still_read(tmp_path):
+    from diehl_cook.storage import load_training_counts, save_training_counts
+    rng = np.random.default_rng(1)
+    sparse = (rng.random((1000, 400)) < 0.01) * rng.integers(1, 20, (1000, 400))
+    save_training_counts(tmp_path, 1000, sparse)
+    (tmp_path / "training_log").mkdir(exist_ok=True)
+    np.save(tmp_path / "training_log" / "counts_00000000.npy", sparse[::-1].astype(np.uint16))
+    counts = load_training_counts(tmp_path, 2000)
+    assert np.array_equal(counts, np.concatenate([sparse[::-1], sparse]))
+    assert os.path.getsize(tmp_path / "training_log" / "counts_00001000.npz") < sparse.size * 2 / 10
+
+
+def test_the_temporary_file_of_a_killed_write_is_removed_by_the_next_write(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    orphan = tmp_path / f".tmp-{dead}-abc123"
+    orphan.write_bytes(b"half a file")
+    mine = tmp_path / f".tmp-{os.getpid()}-busy"       # a live writer's: kept
+    mine.write_bytes(b"")
+    save_network(tmp_path, make())
+    assert not orphan.exists() and mine.exists()
+
+
+def test_training_stops_when_weights_or_theta_diverge(tmp_path):
+    from diehl_cook.engine import PhaseResult, presentation_log
+    from diehl_cook.errors import DivergedError
+    from diehl_cook.pipeline import _TrainingRecord
+    from diehl_cook.settings import RunSettings
+    record = _TrainingRecord(RunSettings(n_e=5, chunk_size=2), tmp_path, np.zeros(2, int), {})
+    network = make()
+    network.theta[2] = np.nan
+    result = PhaseResult(np.ones((2, 5), int), np.ones(2, int),
+                         presentation_log([0, 1], [2, 2], [5, 5]), network)
+    with pytest.raises(DivergedError, match="theta holds NaN"):
+        record.chunk_done(2, result)
+    assert not (tmp_path / "checkpoint.npz").exists()    # the bad state is not saved
