@@ -45,15 +45,18 @@ def stop_function():
     return function
 
 
-def seed_from_variable(device, variable):
-    """Make the compiled program seed its random generator, at the start of each
-    run, from a scalar integer ``variable`` that every run sets (``run_args``).
+def seed_from_variable(device, variable, threads=1):
+    """Make the compiled program seed its random generators (one per OpenMP
+    thread), at the start of each run, from a scalar integer ``variable`` that
+    every run sets (``run_args``): thread k gets seed + k, as ``seed()`` does.
 
     Why: ``seed()`` in standalone mode fixes the seed at compile time; each chunk
-    needs its own seed without recompiling. This names the program's generator
+    needs its own seed without recompiling. This names the program's generators
     (``brian::_random_generators``) and the variable's array in main()."""
     array = device.get_array_name(variable)
-    device.insert_code("main", f"brian::_random_generators[0].seed((unsigned long) brian::{array}[0]);")
+    device.insert_code("main", f"for (int _k = 0; _k < {threads}; _k++) "
+                               f"brian::_random_generators[_k].seed("
+                               f"(unsigned long) brian::{array}[0] + _k);")
 
 
 def forget_record_shapes(monitors):
@@ -90,3 +93,24 @@ def compilation_interrupted(error):
     the raw wait status: a make killed by SIGINT gives X = 2 (the signal number),
     a make that failed gives its exit code times 256."""
     return f"(error code: {int(signal.SIGINT)})" in str(error)
+
+
+def serial_code_object_class():
+    """A ``cpp_standalone`` code object class whose loops never run in parallel,
+    whatever ``prefs.devices.cpp_standalone.openmp_threads`` says.
+
+    Why: with OpenMP, Brian runs a synaptic ``run_regularly`` as a parallel loop
+    over synapses; the normalization's column sums (``incoming_post += w``) then
+    add into the same postsynaptic neuron from several threads at once, a data
+    race (sums in a varying order, and possibly lost additions). Brian offers no
+    per-object switch; this class renders its templates with the "parallel-static"
+    pragma (the only one these loops use) left out."""
+    from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject, openmp_pragma
+
+    def serial_pragma(kind):
+        return "" if kind == "parallel-static" else openmp_pragma(kind)
+
+    class SerialCodeObject(CPPStandaloneCodeObject):
+        templater = CPPStandaloneCodeObject.templater.derive(
+            "brian2.devices.cpp_standalone", env_globals={"openmp_pragma": serial_pragma})
+    return SerialCodeObject

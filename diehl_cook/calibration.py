@@ -50,8 +50,8 @@ def training_response(settings, candidate, images, job=0):
     values on ``images`` and return its response."""
     network = TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule,
                                        candidate.theta_plus, candidate.w_inh_exc)
-    engine = Engine(settings.replace(phase="training"), network.delays, job=job)
-    return response(run_chunks(engine, network, images))
+    with Engine(settings.replace(phase="training"), network.delays, job=job) as engine:
+        return response(run_chunks(engine, network, images))
 
 
 def measure(settings, candidates, images):

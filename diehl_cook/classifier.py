@@ -76,6 +76,19 @@ class Classifier:
                               np.where(np.isinf(scores), np.nan, scores), result.counts,
                               result.presentations)
 
+    def close(self):
+        """Free the compiled program's folder for other processes (the next
+        ``classify`` takes it again)."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def receptive_field(self, counts):
         """The input weights (28, 28) of the neurons that answered, weighted by
         their spike counts ``counts`` (n_e,)."""

@@ -29,9 +29,13 @@ def _run_options(parser, jobs=True):
                         help="where compiled programs are cached (default: "
                              "$DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenMP threads per compiled program; results are reproducible "
+                             "for a given number of threads, and differ between numbers")
     if jobs:
         parser.add_argument("--jobs", type=int, default=None,
-                            help="processes for the frozen network (default: number of cores)")
+                            help="processes for the frozen network (default: number of cores "
+                                 "divided by --threads)")
 
 
 def _train(parser):
@@ -100,9 +104,13 @@ def _benchmark(parser):
     parser.add_argument("--rules", nargs="+", default=list(LEARNING_RULES),
                         choices=LEARNING_RULES, help="learning rules to time in the engine")
     parser.add_argument("--reference-images", type=int, default=20,
-                        help="images for the slow reference loop (and the engine on the same)")
+                        help="images for the slow reference loop (and the engine on the "
+                             "same); 0: skip the loop")
     parser.add_argument("--engine-images", type=int, default=1000,
                         help="images for the engine's steady-state figure")
+    parser.add_argument("--profile", action="store_true",
+                        help="also run profiled programs and print the time of each Brian "
+                             "object (code object)")
     parser.add_argument("--json", default="figures/benchmark.json",
                         help="where to write the figures")
 

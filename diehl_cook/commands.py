@@ -15,6 +15,7 @@ from . import calibration, data, experiments, images, pipeline, plots, storage
 from .classifier import Classifier
 from . import parameters as p
 from .engine import Engine
+from .memory import PeakMemory
 from .errors import MnistError, SettingsError
 from .network import TrainedNetwork
 from .reference import run_reference
@@ -23,7 +24,7 @@ from .settings import FULL_MODEL, Mechanisms, RunSettings, SizeProtocol, check, 
 
 def settings_from(args, **values):
     """A RunSettings from the command's options (those it has) and ``values``."""
-    fields = ("n_e", "rule", "seed", "epochs", "chunk_size", "jobs", "build_dir")
+    fields = ("n_e", "rule", "seed", "epochs", "chunk_size", "jobs", "threads", "build_dir")
     found = {field: getattr(args, field) for field in fields if hasattr(args, field)}
     found["progress"] = not getattr(args, "no_progress", False)
     settings = RunSettings(**dict(found, **values))
@@ -214,30 +215,63 @@ def _measure(label, result, seconds):
     return figures
 
 
-def _bench_engine(settings, network, images, label):
+def _bench_engine(settings, network, images, label, profile=False):
+    """Build the engine (or reuse it), time one run on ``images`` and measure the
+    peak memory of this process and the program during it; with ``profile``, a
+    second, profiled program on the same images gives the time of each object."""
     engine, build = _timed(lambda: Engine(settings, network.delays))
     print(f"{label}: engine build (generate + compile, or reuse) {build:.1f} s", flush=True)
-    return engine, dict(build_seconds=round(build, 1), engine_steady_state=_measure(
-        f"{label} engine", *_timed(lambda: engine.run(images, network, seed=1))))
+    with engine, PeakMemory() as memory:
+        result, seconds = _timed(lambda: engine.run(images, network, seed=1))
+    figures = dict(build_seconds=round(build, 1),
+                   engine_steady_state=_measure(f"{label} engine", result, seconds),
+                   peak_memory_mib=round(memory.peak / 2 ** 20))
+    print(f"  peak memory (Python and the program) {figures['peak_memory_mib']} MiB")
+    if profile:
+        with Engine(settings, network.delays, profile=True) as profiled:
+            result = profiled.run(images, network, seed=1)
+            figures["profile"] = _profile_table(profiled.profiling_info(),
+                                                int(result.presentations.sum()))
+    return figures
+
+
+def _profile_table(info, presentations):
+    """Brian's per-object times as rows (object, seconds, %, ms per presentation),
+    printed as a table."""
+    total = sum(seconds for _, seconds in info)
+    rows = [dict(code_object=name, seconds=round(seconds, 3),
+                 percent=round(100 * seconds / total, 1),
+                 ms_per_presentation=round(1000 * seconds / presentations, 3))
+            for name, seconds in info]
+    print(f"  {'code object (profiled run)':<46} {'s':>8} {'%':>6} {'ms/pres':>8}")
+    for row in rows:
+        if row["percent"] >= 0.5:
+            print(f"  {row['code_object']:<46} {row['seconds']:>8.2f} {row['percent']:>6.1f} "
+                  f"{row['ms_per_presentation']:>8.3f}")
+    print(f"  {'total':<46} {total:>8.2f} {100:>6.1f} {1000 * total / presentations:>8.3f}")
+    return rows
 
 
 def benchmark(args):
     chunk = max(args.engine_images, args.reference_images)
     images, _ = data.load("training", args.mnist_dir, chunk + 1)
     same = images[1:args.reference_images + 1]
-    print(f"N_e = {args.n_e}; {os.cpu_count()} cores; {platform.platform()}")
-    figures = dict(n_e=args.n_e, machine=dict(cpus=os.cpu_count(),
-                                             processor=platform.processor(),
-                                             platform=platform.platform()),
+    print(f"N_e = {args.n_e}; {os.cpu_count()} cores; {args.threads} thread(s) per program; "
+          f"{platform.platform()}")
+    figures = dict(n_e=args.n_e, threads=args.threads,
+                   machine=dict(cpus=os.cpu_count(), processor=platform.processor(),
+                                platform=platform.platform()),
                    versions=storage.versions(), training={})
     for rule in args.rules:
         settings = settings_from(args, phase="training", rule=rule, chunk_size=chunk)
         network = TrainedNetwork.untrained(args.n_e, 0, rule)
-        _, figures["training"][rule] = _bench_engine(settings, network, images[:args.engine_images],
-                                                     f"training, {rule} rule")
+        figures["training"][rule] = _bench_engine(settings, network, images[:args.engine_images],
+                                                  f"training, {rule} rule", args.profile)
     settings = settings_from(args, phase="testing", chunk_size=chunk)
-    _, figures["frozen"] = _bench_engine(settings, network, images[:args.engine_images], "frozen")
-    figures["reference"] = _bench_reference(args, same, figures)
+    figures["frozen"] = _bench_engine(settings, network, images[:args.engine_images], "frozen",
+                                      args.profile)
+    if args.reference_images:
+        figures["reference"] = _bench_reference(args, same, figures)
     storage.save_json(args.json, figures)
     print(f"figures written to {args.json}")
 
@@ -304,8 +338,8 @@ def _sweep_line(parameter, row):
 # -- classify -----------------------------------------------------------------
 def classify(args):
     named = _images_to_classify(args)
-    classifier = Classifier.load(args.weights, build_dir=args.build_dir)
-    result = classifier.classify(np.stack([image for _, image in named]))
+    with Classifier.load(args.weights, build_dir=args.build_dir) as classifier:
+        result = classifier.classify(np.stack([image for _, image in named]))
     if args.plot:
         os.makedirs(args.plot, exist_ok=True)
     for k, (name, image) in enumerate(named):

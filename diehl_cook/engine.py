@@ -105,24 +105,37 @@ def standalone_device(directory):
         reset_device()
 
 
+@contextmanager
+def brian_preference(name, value):
+    """Brian's preference ``name`` set to ``value`` inside the ``with`` block only."""
+    previous = prefs[name]
+    prefs[name] = value
+    try:
+        yield
+    finally:
+        prefs[name] = previous
+
+
 def default_build_dir():
     """Where compiled programs are kept: $DIEHL_COOK_BUILD_DIR or ~/.cache/diehl_cook."""
     return os.environ.get("DIEHL_COOK_BUILD_DIR",
                           os.path.join(os.path.expanduser("~"), ".cache", "diehl_cook"))
 
 
-_CLAIMED = {}   # build directories this process holds the lock of: directory -> lock file
+_CLAIMED = {}   # build directories this process holds: directory -> [lock file, engines using it]
 
 
 def claim_build_dir(directory):
     """``directory``, or ``directory-2``, ``-3``... : the first that no other process
-    is using. Its lock (``<directory>.lock``, exclusive) is held until this process
-    ends, so concurrent runs of the same program never compile or run in one
-    folder; the engines of one process share it (they run one at a time)."""
+    is using. Its lock (``<directory>.lock``, exclusive) is held until every engine
+    of this process that claimed it is closed (``release_build_dir``), so concurrent
+    runs of the same program never compile or run in one folder; the engines of one
+    process share it (they run one at a time)."""
     os.makedirs(os.path.dirname(os.path.abspath(directory)), exist_ok=True)
     for k in itertools.count(1):
         candidate = directory if k == 1 else f"{directory}-{k}"
         if candidate in _CLAIMED:
+            _CLAIMED[candidate][1] += 1
             return candidate
         lock = open(candidate + ".lock", "w")
         try:
@@ -130,8 +143,20 @@ def claim_build_dir(directory):
         except BlockingIOError:
             lock.close()
             continue
-        _CLAIMED[candidate] = lock
+        _CLAIMED[candidate] = [lock, 1]
         return candidate
+
+
+def release_build_dir(directory):
+    """Undo one ``claim_build_dir(directory)``; the last one frees the folder for
+    other processes (later runs of the same program reuse it without compiling)."""
+    claim = _CLAIMED.get(directory)
+    if claim is None:
+        return
+    claim[1] -= 1
+    if claim[1] == 0:
+        del _CLAIMED[directory]
+        claim[0].close()
 
 
 def cached_programs(build_dir=None):
@@ -170,19 +195,43 @@ class Engine:
     to each run. In ``cpp_standalone`` mode (the default) the program is generated
     and compiled once, in a folder of ``settings.build_dir``, and every ``run``
     executes it on up to ``settings.chunk_size`` images; compiled programs are
-    kept and reused by later processes. ``standalone=False`` runs the same model
-    in Brian's runtime mode (no compilation, slower), rebuilt for every call.
+    kept and reused by later processes; the engine holds its folder until
+    ``close()`` (or the end of a ``with`` block). ``settings.threads`` > 1 compiles
+    the program with Brian's OpenMP support; ``profile=True`` compiles a profiled
+    copy (``profiling_info``). ``standalone=False`` runs the same model in Brian's
+    runtime mode (no compilation, slower), rebuilt for every call.
     """
 
-    def __init__(self, settings, delays, job=0, standalone=True):
+    def __init__(self, settings, delays, job=0, standalone=True, profile=False):
         self.settings, self.delays = settings, np.asarray(delays, dtype=float)
-        self.standalone = standalone
+        self.standalone, self.profile = standalone, profile
+        self.directory = None
         if standalone:
             self.directory = claim_build_dir(os.path.join(
                 settings.build_dir or default_build_dir(), self._program_name(job)))
-            with standalone_device(self.directory) as device:
-                self._device = device
-                self.objects = self._build_program()
+            try:
+                with standalone_device(self.directory) as device:
+                    self._device = device
+                    self.objects = self._build_program()
+            except BaseException:
+                self.close()
+                raise
+
+    def close(self):
+        """Free the build folder for other processes (the engine can't run after)."""
+        if self.directory is not None:
+            release_build_dir(self.directory)
+            self.directory = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "directory", None) is not None and _CLAIMED is not None:
+            self.close()
 
     @property
     def learning(self):
@@ -193,8 +242,10 @@ class Engine:
         kind = f"learning-n{s.n_e}-chunk{s.chunk_size}-{s.rule}" if s.learning else \
             f"frozen-n{s.n_e}-chunk{s.chunk_size}"
         model = "" if s.mechanisms.name == "full" else f"-{s.mechanisms.name}"
+        threads = "" if s.threads == 1 else f"-threads{s.threads}"
+        profile = "-profile" if self.profile else ""
         tag = hashlib.sha1(self.delays.tobytes()).hexdigest()[:10]
-        return f"{kind}{model}-{tag}-job{job}"
+        return f"{kind}{model}{threads}{profile}-{tag}-job{job}"
 
     # -- building ------------------------------------------------------------
     def _build(self, image_rates, network):
@@ -206,7 +257,10 @@ class Engine:
         protocol = _protocol_group(model, image_rates)
         extra = [protocol, _spike_counter(model, protocol)]
         if self.learning and self.settings.mechanisms.normalization:
-            _normalize_every_cycle(model)
+            # With OpenMP threads, the column sums must still be added up by one thread.
+            parallel = self.standalone and self.settings.threads > 1
+            _normalize_every_cycle(model, brian_internals.serial_code_object_class()
+                                   if parallel else None)
         # One record per cycle, taken before the protocol acts on it.
         counts = StateMonitor(model.exc, "count", record=True, dt=CYCLE_TIME, when="start",
                               order=0, name="count_monitor")
@@ -228,15 +282,20 @@ class Engine:
         objects = self._build(table, TrainedNetwork(np.zeros((p.N_INPUT, n_e)), np.zeros(n_e),
                                                     theta_plus=0.0, w_inh_exc=0.0))
         self._device.apply_run_args()
-        brian_internals.seed_from_variable(self._device, objects["protocol"].variables["rng_seed"])
-        objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={})
-        try:
-            self._device.build(directory=self.directory, compile=True, run=False, clean=False,
-                               with_output=False)
-        except RuntimeError as error:
-            if brian_internals.compilation_interrupted(error):
-                raise KeyboardInterrupt("compilation interrupted") from None
-            raise
+        brian_internals.seed_from_variable(self._device, objects["protocol"].variables["rng_seed"],
+                                           self.settings.threads)
+        # 0 = no OpenMP: one thread compiles to exactly the code it always did.
+        threads = 0 if self.settings.threads == 1 else self.settings.threads
+        with brian_preference("devices.cpp_standalone.openmp_threads", threads):
+            objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={},
+                                   profile=self.profile)
+            try:
+                self._device.build(directory=self.directory, compile=True, run=False,
+                                   clean=False, with_output=False)
+            except RuntimeError as error:
+                if brian_internals.compilation_interrupted(error):
+                    raise KeyboardInterrupt("compilation interrupted") from None
+                raise
         return objects
 
     # -- running -------------------------------------------------------------
@@ -267,6 +326,8 @@ class Engine:
         return result
 
     def _run_standalone(self, rates, n, network, seed):
+        if self.directory is None:
+            raise RuntimeError("this engine is closed: make a new one")
         o = self.objects
         model = o["model"]
         run_args = {o["image_rates"]: rates,
@@ -281,6 +342,17 @@ class Engine:
         brian_internals.delete_run_inputs(self._device, self.directory)
         brian_internals.forget_record_shapes([o["counts"], o["cycles"]])
         return o
+
+    def profiling_info(self):
+        """Seconds spent in each code object during the last run (``profile=True``
+        only): a list of (name, seconds), largest first. Names say the object and
+        the step: ``input_exc_pre_codeobject`` (input spikes arriving),
+        ``input_exc_pre_push_spikes`` (queuing them with their delays),
+        ``exc_stateupdater_codeobject`` (integrating the neurons)..."""
+        path = os.path.join(self.directory, "results", "profiling_info.txt")
+        with open(path) as lines:
+            info = [(name, float(seconds)) for name, seconds in map(str.split, lines)]
+        return sorted(info, key=lambda item: item[1], reverse=True)
 
     def _run_runtime(self, rates, n, network, seed):
         use_runtime()
@@ -318,14 +390,15 @@ def _spike_counter(model, protocol):
     return counter
 
 
-def _normalize_every_cycle(model):
+def _normalize_every_cycle(model, sums_class=None):
     """Before every presentation: scale each neuron's input weights to sum to
     WEIGHT_SUM. The column sums are computed here, once per cycle, rather than by a
-    summed variable, which Brian would update at every time step."""
+    summed variable, which Brian would update at every time step. ``sums_class``:
+    the code object class of the sums (a serial one when the program uses OpenMP)."""
     model.exc.run_regularly("incoming = 0", dt=CYCLE_TIME, when="start", order=3,
                             name="incoming_reset")
     model.input_exc.run_regularly("incoming_post += w", dt=CYCLE_TIME, when="start",
-                                  order=4, name="incoming_sum")
+                                  order=4, name="incoming_sum", codeobj_class=sums_class)
     model.input_exc.run_regularly("w = w * weight_sum / incoming_post", dt=CYCLE_TIME,
                                   when="start", order=5, name="normalize")
 

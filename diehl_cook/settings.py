@@ -83,7 +83,11 @@ class RunSettings:
     seed : seed of the run; each chunk of images derives its own from it.
     epochs : passes over the images (training only).
     chunk_size : images per run of the compiled program (progress and checkpoints).
-    jobs : processes for the frozen phases (None: one per core); training uses one.
+    jobs : processes for the frozen phases (None: one per core, or per ``threads``
+        cores); training uses one.
+    threads : OpenMP threads of each compiled program (1: no OpenMP). Results are
+        the same for a given number of threads, not across numbers (each thread
+        draws its own random numbers).
     progress : show progress bars.
     build_dir : where compiled programs are kept (None: the default cache).
     mechanisms : parts of the model that are on.
@@ -98,6 +102,7 @@ class RunSettings:
     epochs: int = 1
     chunk_size: int = 1000
     jobs: int = None
+    threads: int = 1
     progress: bool = True
     build_dir: str = None
     mechanisms: Mechanisms = FULL_MODEL
@@ -118,6 +123,8 @@ class RunSettings:
               self.chunk_size, "an integer of at least 1")
         check(self.jobs is None or (_integer(self.jobs) and self.jobs >= 1), "--jobs",
               self.jobs, "an integer of at least 1")
+        check(_integer(self.threads) and 1 <= self.threads <= 256, "--threads", self.threads,
+              "an integer from 1 to 256")
         for flag, value in (("--theta-plus", self.theta_plus), ("--w-inh-exc", self.w_inh_exc)):
             check(value is None or (_number(value) and value >= 0), flag, value,
                   "a number of at least 0")

@@ -57,11 +57,12 @@ def progress_bar(settings, total, initial=0, desc=None):
 
 def job_count(settings, n_images):
     """Processes for a phase: one while learning, else ``settings.jobs`` (default:
-    the number of cores), at most one per chunk."""
+    the number of cores divided by ``settings.threads``), at most one per chunk."""
     if settings.learning:
         return 1
     chunks = -(-n_images // settings.chunk_size)
-    return max(1, min(settings.jobs or os.cpu_count() or 1, chunks))
+    cores = max(1, (os.cpu_count() or 1) // settings.threads)
+    return max(1, min(settings.jobs or cores, chunks))
 
 
 def run_phase(settings, network, images, first_image=0, on_chunk=None, bar=None):
@@ -81,8 +82,8 @@ def run_phase(settings, network, images, first_image=0, on_chunk=None, bar=None)
                 bar.set_postfix(presentations_per_image=f"{result.presentations.mean():.2f}")
                 if on_chunk is not None:
                     on_chunk(end, result)
-            engine = Engine(settings, network.delays)
-            return run_chunks(engine, network, images, first_image, advance)
+            with Engine(settings, network.delays) as engine:
+                return run_chunks(engine, network, images, first_image, advance)
         return _run_parallel(settings, network, images, first_image, jobs, bar)
     finally:
         if own_bar:
@@ -120,6 +121,6 @@ class SyncManager(_SyncManager):
 
 def _job(settings, network, images, first_image, job, done):
     """One process of ``_run_parallel``: its own engine and build directory."""
-    engine = Engine(settings, network.delays, job=job)
-    return run_chunks(engine, network, images, first_image,
-                      lambda end, result: done.put(len(result.counts)))
+    with Engine(settings, network.delays, job=job) as engine:
+        return run_chunks(engine, network, images, first_image,
+                          lambda end, result: done.put(len(result.counts)))

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from diehl_cook.engine import claim_build_dir
+from diehl_cook.engine import claim_build_dir, release_build_dir
 
 from conftest import CHUNK, N_E, ROOT
 from test_scripts import env, script  # noqa: F401  (env is a fixture)
@@ -29,6 +29,21 @@ def test_a_build_folder_in_use_by_another_process_is_not_shared(tmp_path):
         holder.wait()
     # Held by this process: shared by its engines; free again once the holder is gone.
     assert claim_build_dir(folder) == folder == claim_build_dir(folder)
+
+
+def test_a_build_folder_is_free_again_once_its_engines_are_closed(tmp_path):
+    """A phase releases its program folder when it ends (``Engine.close``), so a
+    later process, e.g. the next command, reuses the compiled program."""
+    folder = str(tmp_path / "program-job0")
+
+    def other_process_gets():
+        return subprocess.run([sys.executable, "-c", CLAIM, folder, "0"],
+                              capture_output=True, text=True).stdout.strip()
+    assert claim_build_dir(folder) == folder == claim_build_dir(folder)  # two engines here
+    release_build_dir(folder)
+    assert other_process_gets() == folder + "-2"     # one engine still uses it
+    release_build_dir(folder)
+    assert other_process_gets() == folder
 
 
 @pytest.mark.compile

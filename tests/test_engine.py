@@ -1,6 +1,8 @@
 """The compiled engine against the plain Python loop, retries, the retry bound,
 resuming, and parallel frozen runs. These tests compile a few small programs
 (C++ for the engine, Cython for the runtime loop)."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,8 @@ pytestmark = pytest.mark.compile
 
 @pytest.fixture(scope="module")
 def engine(settings, small_network):
-    return Engine(settings, small_network.delays)
+    with Engine(settings, small_network.delays) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +147,12 @@ def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, mo
     with pytest.raises(KeyboardInterrupt):
         pipeline.train(settings, tmp_path / "halves", images, labels)
     monkeypatch.setattr(storage, "save_checkpoint", saved)
-    resumed, counts = pipeline.train(settings, tmp_path / "halves", images, labels, resume=True)
+    # Resume from what a commit keeps of the folder (README, "Long runs"): the
+    # checkpoint and the training log, copied to a new place.
+    committed = tmp_path / "clone"
+    shutil.copytree(tmp_path / "halves" / "training_log", committed / "training_log")
+    shutil.copy(tmp_path / "halves" / "checkpoint.npz", committed)
+    resumed, counts = pipeline.train(settings, committed, images, labels, resume=True)
     assert len(counts) == 2 * CHUNK
     assert np.array_equal(resumed.weights, whole.weights)
     assert np.array_equal(resumed.theta, whole.theta)
@@ -180,3 +188,27 @@ def test_engine_in_runtime_mode_matches_the_reference_loop(settings, reference, 
     result = runtime.run(train_set[0][:IMAGES], small_network, seed=7)
     assert np.array_equal(result.counts, reference.counts)
     assert np.array_equal(result.log, reference.log)
+
+
+def test_openmp_threads_give_the_same_run_every_time(settings, train_set, small_network):
+    """With 2 OpenMP threads each thread draws its own random numbers (thread k is
+    seeded with seed + k), so the run differs from the one-thread run but is the
+    same every time, bit for bit, in one engine or a new one. (Before the
+    normalization's column sums were kept serial, the weights differed in their
+    last bits from run to run: threads added into the same sums at once.)"""
+    images = train_set[0][:CHUNK]
+    two = settings.replace(threads=2)
+    with Engine(two, small_network.delays) as engine:
+        assert engine.directory.split("/")[-1].startswith("learning-n12-chunk20-triplet-threads2-")
+        first, second = (engine.run(images, small_network, seed=5) for _ in range(2))
+    with Engine(two, small_network.delays) as again:
+        third = again.run(images, small_network, seed=5)
+    with Engine(settings, small_network.delays) as one_thread:
+        single = one_thread.run(images, small_network, seed=5)
+    assert first.counts.sum() > 0
+    for other in (second, third):
+        assert np.array_equal(first.counts, other.counts)
+        assert np.array_equal(first.log, other.log)
+        assert np.array_equal(first.network.weights, other.network.weights)
+        assert np.array_equal(first.network.theta, other.network.theta)
+    assert not np.array_equal(first.network.weights, single.network.weights)

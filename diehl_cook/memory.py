@@ -1,0 +1,45 @@
+"""Measured memory: the peak resident memory of a run, for the benchmark.
+
+The compiled program runs as a child process, so the figure that matters is this
+process's resident memory plus its children's, sampled while the run goes on.
+"""
+import threading
+
+import psutil
+
+
+def resident_bytes(process=None):
+    """Resident memory of ``process`` (default: this one) and all its descendants."""
+    process = process or psutil.Process()
+    total = 0
+    for member in [process] + process.children(recursive=True):
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:    # ended between listing and reading
+            pass
+    return total
+
+
+class PeakMemory:
+    """Samples ``resident_bytes`` every ``interval`` seconds inside a ``with``
+    block; ``peak`` is the largest sample (bytes)."""
+
+    def __init__(self, interval=0.05):
+        self.interval, self.peak = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while True:
+            self.peak = max(self.peak, resident_bytes())
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, resident_bytes())
