@@ -48,7 +48,8 @@ def stop_function():
 def seed_from_variable(device, variable, threads=1):
     """Make the compiled program seed its random generators (one per OpenMP
     thread), at the start of each run, from a scalar integer ``variable`` that
-    every run sets (``run_args``): thread k gets seed + k, as ``seed()`` does.
+    every run sets (``run_args``): thread k gets seed + k, as ``seed()`` does. (The
+    engine draws its random numbers in serial loops, from thread 0's generator.)
 
     Why: ``seed()`` in standalone mode fixes the seed at compile time; each chunk
     needs its own seed without recompiling. This names the program's generators

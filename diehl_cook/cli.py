@@ -30,8 +30,8 @@ def _run_options(parser, jobs=True):
                              "$DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--threads", type=int, default=1,
-                        help="OpenMP threads per compiled program; results are reproducible "
-                             "for a given number of threads, and differ between numbers")
+                        help="OpenMP threads per compiled program (the results are the same "
+                             "for any number; on 2 cores it is slower than 1)")
     if jobs:
         parser.add_argument("--jobs", type=int, default=None,
                             help="processes for the frozen network (default: number of cores "

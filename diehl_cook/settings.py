@@ -85,9 +85,8 @@ class RunSettings:
     chunk_size : images per run of the compiled program (progress and checkpoints).
     jobs : processes for the frozen phases (None: one per core, or per ``threads``
         cores); training uses one.
-    threads : OpenMP threads of each compiled program (1: no OpenMP). Results are
-        the same for a given number of threads, not across numbers (each thread
-        draws its own random numbers).
+    threads : OpenMP threads of each compiled program (1: no OpenMP). The results
+        are the same, bit for bit, for any number (tests/test_engine.py).
     progress : show progress bars.
     build_dir : where compiled programs are kept (None: the default cache).
     mechanisms : parts of the model that are on.

@@ -63,3 +63,20 @@ def test_the_device_switch_always_restores_runtime_mode(tmp_path):
     except RuntimeError:
         pass
     assert brian2.get_device().__class__.__name__ == "RuntimeDevice"
+
+
+def test_synaptic_loops_are_parallel_static_and_the_serial_class_drops_that_pragma():
+    """serial_code_object_class assumes that Brian's synaptic run_regularly loop
+    (template stateupdate.cpp) is parallelized by the "parallel-static" pragma."""
+    from brian2.devices.cpp_standalone.codeobject import openmp_pragma
+    assert "{{openmp_pragma('parallel-static')}}" in template("stateupdate.cpp")
+    serial = brian_internals.serial_code_object_class()
+    pragma = serial.templater.env.globals["openmp_pragma"]
+    previous = brian2.prefs.devices.cpp_standalone.openmp_threads
+    brian2.prefs.devices.cpp_standalone.openmp_threads = 2
+    try:
+        assert openmp_pragma("parallel-static").startswith("#pragma omp parallel for")
+        assert pragma("parallel-static") == ""
+        assert pragma("master") == openmp_pragma("master")
+    finally:
+        brian2.prefs.devices.cpp_standalone.openmp_threads = previous
