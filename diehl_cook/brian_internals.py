@@ -1,14 +1,16 @@
 """Every use of Brian 2 internals, in one place.
 
-The engine needs four things that Brian 2.9 offers no public way to do. Each is
+The engine needs a few things that Brian 2.9 offers no public way to do. Each is
 one function here, with why; ``tests/test_brian_internals.py`` fails if a new
 Brian release changes what they rely on.
 """
 import os
 import signal
+from contextlib import contextmanager
 
 import numpy as np
 from brian2 import Function, Network
+from brian2.core.names import Nameable
 
 
 def stop_function():
@@ -115,3 +117,50 @@ def serial_code_object_class():
         templater = CPPStandaloneCodeObject.templater.derive(
             "brian2.devices.cpp_standalone", env_globals={"openmp_pragma": serial_pragma})
     return SerialCodeObject
+
+
+
+@contextmanager
+def names_as_if_alone():
+    """Brian objects created inside the block are named as if no other Brian object
+    were alive: a program gets the same names, so the same source files, however
+    many programs this process has built before.
+
+    Why: Brian names objects without an explicit name (the network, clocks, code
+    objects) ``network``, ``exc_stateupdater_codeobject``... plus ``_1``, ``_2``
+    when an object of that name is alive anywhere in the process
+    (``brian2.core.names.find_name``, which reads the set of live ``Nameable``
+    objects and nothing else). A program built while another engine was open, or
+    before a closed one was garbage-collected, got other file names, and ``make``
+    compiled it all again (about 35 s) for an unchanged program. The other objects
+    are hidden from that set inside the block only; names stay unique within the
+    program, and each program has its own device."""
+    tracked = Nameable.__instances__()
+    hidden = set(tracked)
+    tracked.difference_update(hidden)
+    try:
+        yield
+    finally:
+        set.update(tracked, {r for r in hidden if r() is not None})
+
+
+def sort_clock_starts(device):
+    """Write the lines that start each clock (``t = 0``, ``timestep = 0``) in the
+    order of the clocks' names.
+
+    Why: Brian queues them for ``main.cpp`` in the order of a set of clocks, which
+    follows their memory addresses: every build of an unchanged network wrote
+    another ``main.cpp``, and ``make`` compiled it and linked the program again
+    (seconds per engine). These lines set independent values, so any order is right."""
+    queue = device.main_queue
+
+    def starts_a_clock(index):
+        kind, args = queue[index]
+        return kind == "set_by_single_value" and args[0].endswith(("clock_t", "clock_timestep"))
+    index = 0
+    while index < len(queue):
+        end = index
+        while end < len(queue) and starts_a_clock(end):
+            end += 1
+        queue[index:end] = sorted(queue[index:end], key=lambda entry: entry[1][0])
+        index = end + 1

@@ -3,10 +3,14 @@
 Parsing imports nothing heavy, so ``diehl-cook --help`` answers at once; the
 work is done by ``diehl_cook.commands``, imported once the arguments are read.
 Errors a user can fix (``errors.DiehlCookError``) end with a message and exit
-code 2; Ctrl+C with exit code 130; anything else keeps its traceback.
+code 2; Ctrl+C (SIGINT) with exit code 130, ``kill`` (SIGTERM) with 143; anything
+else keeps its traceback.
 """
 import argparse
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 # Defaults shown in --help. They mirror parameters.py and settings.py (not
 # imported here, because they import Brian); tests/test_cli.py checks they agree.
@@ -253,17 +257,51 @@ def main(argv=None, command=None):
     if command is not None:
         argv = [command] + argv
     args = build_parser().parse_args(argv)
-    from . import commands            # imports Brian: only once there is work to do
-    from .errors import DiehlCookError
+    with signals_stop_the_run():
+        from . import commands        # imports Brian: only once there is work to do
+        from .errors import DiehlCookError
+        try:
+            commands.check_outputs(args)
+            getattr(commands, args.command)(args)
+        except DiehlCookError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+        except Terminated:
+            print(f"\nterminated{commands.interruption_hint(args)}", file=sys.stderr)
+            sys.exit(143)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted{commands.interruption_hint(args)}", file=sys.stderr)
+            sys.exit(130)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch system's time limit): the run stops as on Ctrl+C,
+    the compiled program is ended and the finished chunks stay saved."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextmanager
+def signals_stop_the_run():
+    """SIGINT raises KeyboardInterrupt and SIGTERM ``Terminated`` inside the block,
+    whatever this process inherited. A shell starts background jobs with SIGINT
+    ignored; Brian's import then wraps that SIG_IGN in a handler that fails when
+    called ('Handlers' object is not callable), so the handler is set before Brian
+    is imported. The previous handlers are restored at the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield                         # only the main thread may set handlers
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        commands.check_outputs(args)
-        getattr(commands, args.command)(args)
-    except DiehlCookError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted{commands.interruption_hint(args)}", file=sys.stderr)
-        sys.exit(130)
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:   # None: set outside Python, cannot be restored
+                signal.signal(number, handler)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,9 @@ def standalone_device(directory):
     the previous device (runtime mode) is restored whatever happens. Each engine
     owns its device, so several compiled programs can live in one process."""
     device = CPPStandaloneDevice()
+    # The new program's main() starts by setting the default clock's dt to its
+    # current value: the model's dt, so every build writes the same main.cpp.
+    defaultclock.dt = p.DT
     set_device(device, build_on_run=False, directory=directory)
     try:
         yield device
@@ -210,7 +213,8 @@ class Engine:
             self.directory = claim_build_dir(os.path.join(
                 settings.build_dir or default_build_dir(), self._program_name(job)))
             try:
-                with standalone_device(self.directory) as device:
+                with standalone_device(self.directory) as device, \
+                        brian_internals.names_as_if_alone():
                     self._device = device
                     self.objects = self._build_program()
             except BaseException:
@@ -289,6 +293,7 @@ class Engine:
         with brian_preference("devices.cpp_standalone.openmp_threads", threads):
             objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={},
                                    profile=self.profile)
+            brian_internals.sort_clock_starts(self._device)
             try:
                 self._device.build(directory=self.directory, compile=True, run=False,
                                    clean=False, with_output=False)

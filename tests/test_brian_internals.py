@@ -1,9 +1,11 @@
 """What diehl_cook.brian_internals relies on in Brian 2. If a new Brian release
 changes one of these, the matching test fails before the engine silently does."""
 import os
+import weakref
 
 import brian2
 from brian2 import Network, NeuronGroup, StateMonitor
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from diehl_cook import brian_internals
 from diehl_cook.engine import standalone_device, use_runtime
@@ -58,7 +60,7 @@ def test_run_args_arrays_and_monitor_record_shapes_exist(tmp_path):
 def test_the_device_switch_always_restores_runtime_mode(tmp_path):
     try:
         with standalone_device(str(tmp_path)):
-            assert brian2.get_device().__class__.__name__ == "CPPStandaloneDevice"
+            assert isinstance(brian2.get_device(), CPPStandaloneDevice)
             raise RuntimeError("boom")
     except RuntimeError:
         pass
@@ -80,3 +82,41 @@ def test_synaptic_loops_are_parallel_static_and_the_serial_class_drops_that_prag
         assert pragma("master") == openmp_pragma("master")
     finally:
         brian2.prefs.devices.cpp_standalone.openmp_threads = previous
+
+
+def test_objects_are_named_as_if_no_other_program_were_alive(tmp_path):
+    """A program built while another one is alive names its objects (and so its
+    source files) as if it were alone: an unchanged program is not compiled again."""
+    names, alive = [], []
+    for k in range(2):
+        with standalone_device(str(tmp_path / str(k))) as device, \
+                brian_internals.names_as_if_alone():
+            group = NeuronGroup(1, "dv/dt = -v / (10*ms) : 1", threshold="v > 1",
+                                reset="v = 0", name="cell", dt=1 * brian2.ms,
+                                method="exact")
+            network = Network(group)
+            network.run(1 * brian2.ms)
+            names.append([network.name, group.clock.name] + sorted(device.code_objects))
+            alive.append((device, network))      # the first program stays alive
+    assert names[0] == names[1]
+    assert names[1][:2] == ["network", "cell_clock"]
+    assert "cell_stateupdater_codeobject" in names[1]
+    assert all(ref() is not None for ref in map(weakref.ref, alive[0]))
+    use_runtime()
+
+
+def test_clock_starts_are_queued_lines_that_sort_clock_starts_orders(tmp_path):
+    """The lines that start the clocks are "set_by_single_value" entries of the
+    device's main queue, one after the other; sort_clock_starts orders them by name."""
+    with standalone_device(str(tmp_path)) as device:
+        groups = [NeuronGroup(1, "v : 1", name=name, dt=dt * brian2.ms)
+                  for name, dt in (("b", 1), ("a", 2), ("c", 0.5))]
+        for group in groups:
+            group.run_regularly("v += 1")
+        Network(groups).run(2 * brian2.ms)
+        brian_internals.sort_clock_starts(device)
+        starts = [args[0] for kind, args in device.main_queue
+                  if kind == "set_by_single_value" and args[0].endswith(("clock_t", "clock_timestep"))]
+    use_runtime()
+    assert starts == sorted(starts) and len(starts) == 2 * len(groups)
+    assert "_array_a_clock_timestep" in starts

@@ -1,6 +1,7 @@
 """The compiled engine against the plain Python loop, retries, the retry bound,
 resuming, and parallel frozen runs. These tests compile a few small programs
 (C++ for the engine, Cython for the runtime loop)."""
+import os
 import shutil
 
 import numpy as np
@@ -79,6 +80,16 @@ def test_textbook_triplet_gives_the_same_spikes_and_weights(settings, reference,
     assert np.allclose(textbook.network.weights, reference.network.weights, rtol=0, atol=1e-12)
     assert not np.allclose(textbook.network.weights, normalize_weights(small_network.weights),
                            atol=1e-6)
+
+
+def test_an_unchanged_program_is_not_compiled_again(engine, settings, small_network):
+    """The same program built again, here while another engine of it is still open,
+    leaves the compiled program untouched (same source files, nothing for make)."""
+    program = os.path.join(engine.directory, "main")
+    compiled = os.stat(program).st_mtime_ns
+    with Engine(settings, small_network.delays) as again:
+        assert again.directory == engine.directory
+    assert os.stat(program).st_mtime_ns == compiled
 
 
 def test_faint_image_is_shown_again_with_higher_intensity(engine, train_set, small_network):

@@ -1,6 +1,8 @@
 """Ctrl+C as users press it: to the whole process group (a terminal) or to the Python
-process alone (kill -INT). The command stops at once with exit code 130 and the
-README's message; the checkpoint is intact and --resume continues."""
+process alone (kill -INT, here to a background job, which a shell starts with
+SIGINT ignored). The command stops at once with exit code 130 and the README's
+message; the checkpoint is intact and --resume continues. ``kill`` (SIGTERM) stops
+it the same way with exit code 143."""
 import os
 import signal
 import subprocess
@@ -19,11 +21,16 @@ from test_scripts import env  # noqa: F401  (a fixture)
 pytestmark = pytest.mark.compile
 
 
-def start(script, *args, env):
+def start(script, *args, env, ignore_sigint=False):
+    """``scripts/script args`` in a new process group; ``ignore_sigint`` starts it as
+    a shell starts a background job (``command &``)."""
+    def background_job():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", script),
                              *map(str, args), "--no-progress"],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            preexec_fn=background_job if ignore_sigint else None)
 
 
 def wait_for(path, process, timeout=600):
@@ -34,21 +41,24 @@ def wait_for(path, process, timeout=600):
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("target", ["group", "python"])
+@pytest.mark.parametrize("target", ["group", "background job", "sigterm"])
 def test_ctrl_c_while_training_stops_with_the_resume_hint(target, tmp_path, env):  # noqa: F811
     out = tmp_path / "net"
     command = ("train.py", "--n-e", N_E, "--examples", 1000, "--chunk-size", 20,
                "--rule", "triplet", "--out", out)
-    training = start(*command, env=env)
+    training = start(*command, env=env, ignore_sigint=target == "background job")
     wait_for(out / "checkpoint.npz", training)
     time.sleep(0.5)
     if target == "group":
         os.killpg(training.pid, signal.SIGINT)
-    else:
+    elif target == "background job":
         training.send_signal(signal.SIGINT)
+    else:
+        training.send_signal(signal.SIGTERM)
     _, errors = training.communicate(timeout=120)
-    assert training.returncode == 130, errors
-    assert "interrupted: the finished chunks are saved in" in errors and "--resume" in errors
+    word, code = ("terminated", 143) if target == "sigterm" else ("interrupted", 130)
+    assert training.returncode == code, errors
+    assert f"{word}: the finished chunks are saved in" in errors and "--resume" in errors
     assert "Traceback" not in errors
     _, progress = load_checkpoint(out)
     assert 0 < progress["done"] < 1000
