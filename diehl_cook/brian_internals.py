@@ -9,7 +9,7 @@ import signal
 from contextlib import contextmanager
 
 import numpy as np
-from brian2 import Function, Network
+from brian2 import Function, Network, prefs
 from brian2.core.names import Nameable
 
 
@@ -142,6 +142,33 @@ def names_as_if_alone():
         yield
     finally:
         set.update(tracked, {r for r in hidden if r() is not None})
+
+
+def cython_include_dirs():
+    """The folders Brian's Cython compiler appends to ``codegen.cpp.include_dirs``."""
+    import brian2.synapses
+    return [os.path.dirname(brian2.synapses.__file__), np.get_include()]
+
+
+@contextmanager
+def include_dirs_as_set_by_the_user():
+    """``prefs.codegen.cpp.include_dirs`` without the folders Brian's Cython
+    compiler added to it, inside the block only.
+
+    Why: each time Brian compiles a Cython module (runtime mode, the first time in a
+    cache), it appends ``brian2/synapses`` (and numpy's headers) to the list object
+    the preference holds (``extension_manager.create_extension`` extends the list
+    it is given, which is the preference itself). A standalone program built
+    afterwards got another makefile, and ``make`` compiled it all again for an
+    unchanged program. A standalone program does not need those folders: it has its
+    own copy of Brian's headers."""
+    given = prefs["codegen.cpp.include_dirs"]
+    added = cython_include_dirs()
+    prefs["codegen.cpp.include_dirs"] = [folder for folder in given if folder not in added]
+    try:
+        yield
+    finally:
+        prefs["codegen.cpp.include_dirs"] = given
 
 
 def sort_clock_starts(device):

@@ -214,7 +214,8 @@ class Engine:
                 settings.build_dir or default_build_dir(), self._program_name(job)))
             try:
                 with standalone_device(self.directory) as device, \
-                        brian_internals.names_as_if_alone():
+                        brian_internals.names_as_if_alone(), \
+                        brian_internals.include_dirs_as_set_by_the_user():
                     self._device = device
                     self.objects = self._build_program()
             except BaseException:

@@ -120,3 +120,25 @@ def test_clock_starts_are_queued_lines_that_sort_clock_starts_orders(tmp_path):
     use_runtime()
     assert starts == sorted(starts) and len(starts) == 2 * len(groups)
     assert "_array_a_clock_timestep" in starts
+
+
+def test_cython_compiles_extend_the_include_dirs_they_are_given_and_are_hidden_from_builds():
+    """Brian's Cython compiler appends its folders to the include list it is given
+    (in runtime mode: the preference itself), so a later standalone makefile would
+    differ; include_dirs_as_set_by_the_user hides them during a build."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
+    given = []
+    code = f"#cython: language_level=3\ndef main():\n    return {os.getpid()}  # {id(given)}\n"
+    cython_extension_manager.create_extension(code, include_dirs=given)
+    assert given == brian_internals.cython_include_dirs()[:1]     # brian2/synapses
+
+    original = brian2.prefs["codegen.cpp.include_dirs"]
+    users = [folder for folder in original if folder not in given] + ["/user/headers"]
+    leaked = users + given
+    brian2.prefs["codegen.cpp.include_dirs"] = leaked
+    try:
+        with brian_internals.include_dirs_as_set_by_the_user():
+            assert brian2.prefs["codegen.cpp.include_dirs"] == users
+        assert brian2.prefs["codegen.cpp.include_dirs"] is leaked
+    finally:
+        brian2.prefs["codegen.cpp.include_dirs"] = original

@@ -6,9 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
+from brian2 import prefs
 
 from diehl_cook import parameters as p
 from diehl_cook import pipeline, storage
+from diehl_cook.brian_internals import cython_include_dirs
 from diehl_cook.engine import Engine
 from diehl_cook.errors import SilentNetworkError, StorageError
 from diehl_cook.network import TrainedNetwork, normalize_weights
@@ -83,12 +85,19 @@ def test_textbook_triplet_gives_the_same_spikes_and_weights(settings, reference,
 
 
 def test_an_unchanged_program_is_not_compiled_again(engine, settings, small_network):
-    """The same program built again, here while another engine of it is still open,
-    leaves the compiled program untouched (same source files, nothing for make)."""
+    """The same program built again, here while another engine of it is still open
+    and after Brian's Cython compiler added its folders to the include preference
+    (as it does whenever runtime mode compiles a module), leaves the compiled
+    program untouched (same source files, same makefile, nothing for make)."""
     program = os.path.join(engine.directory, "main")
     compiled = os.stat(program).st_mtime_ns
-    with Engine(settings, small_network.delays) as again:
-        assert again.directory == engine.directory
+    include_dirs = prefs["codegen.cpp.include_dirs"]
+    prefs["codegen.cpp.include_dirs"] = include_dirs + cython_include_dirs()
+    try:
+        with Engine(settings, small_network.delays) as again:
+            assert again.directory == engine.directory
+    finally:
+        prefs["codegen.cpp.include_dirs"] = include_dirs
     assert os.stat(program).st_mtime_ns == compiled
 
 
