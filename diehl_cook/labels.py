@@ -70,12 +70,16 @@ def evaluate(counts, labels, assignments, n_classes=N_CLASSES):
                 confusion=matrix, per_class=per_class, predictions=predictions)
 
 
-def running_accuracy(counts, labels, block=10000):
+def running_accuracy(counts, labels, block=10000, covered=None):
     """The released code's estimate during training: the images of block k are
     classified with assignments computed from the responses of block k - 1.
-    Returns a list of (images seen at the end of block k, accuracy)."""
+    ``covered`` (bool per image, default all): blocks k whose responses, or those of
+    block k - 1, are not all covered are skipped. Returns a list of (images seen at
+    the end of block k, accuracy)."""
     history = []
     for start in range(block, len(counts) - block + 1, block):
+        if covered is not None and not np.all(covered[start - block:start + block]):
+            continue
         assignments = assign_labels(counts[start - block:start], labels[start - block:start])
         if np.any(assignments != UNASSIGNED):
             current = slice(start, start + block)

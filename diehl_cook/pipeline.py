@@ -94,9 +94,13 @@ class _TrainingRecord:
         self.settings, self.folder, self.labels = settings, folder, labels
         self.done = done = state.get("done", 0)
         self.started = time.time() - state.get("wall_time_s", 0.0)
-        self.counts = (storage.load_training_counts(folder, done) if done
-                       else np.zeros((0, settings.n_e), np.uint16))
-        self.history = lab.running_accuracy(self.counts, labels[:done], p.UPDATE_INTERVAL)
+        self.counts, self.covered = storage.load_training_counts(folder, done, settings.n_e)
+        self.uncovered = storage.uncovered_stretches(self.covered)
+        if self.uncovered:
+            print(f"the training log of {folder} lacks the responses to images "
+                  f"{_stretches(self.uncovered)}: the checkpoint goes on, the running "
+                  f"accuracy and response rates skip them")
+        self.history = self._running_accuracy()
         self.write = print
         # Totals over every presentation (retries included), for the response rates.
         self.totals = state.get("totals") if done else dict(presentations=0, spikes=0)
@@ -104,12 +108,18 @@ class _TrainingRecord:
     def response_rates(self):
         """Spikes per presentation and presentations per image while training (None
         when a resumed checkpoint did not record them)."""
+        lost = dict(training_log_lost=self.uncovered) if self.uncovered else {}
         if self.totals is None:
             return dict(training_spikes_per_presentation=None,
-                        training_presentations_per_image=None)
+                        training_presentations_per_image=None, **lost)
         presentations = max(self.totals["presentations"], 1)
         return dict(training_spikes_per_presentation=self.totals["spikes"] / presentations,
-                    training_presentations_per_image=presentations / max(len(self.counts), 1))
+                    training_presentations_per_image=presentations / max(len(self.counts), 1),
+                    **lost)
+
+    def _running_accuracy(self):
+        return lab.running_accuracy(self.counts, self.labels[:len(self.counts)],
+                                    p.UPDATE_INTERVAL, self.covered)
 
     def chunk_done(self, end, result):
         s = self.settings
@@ -121,6 +131,7 @@ class _TrainingRecord:
                                     f"{self.folder}.")
         storage.save_training_counts(self.folder, end - len(result.counts), result.counts)
         self.counts = np.concatenate([self.counts, result.counts.astype(np.uint16)])
+        self.covered = np.concatenate([self.covered, np.ones(len(result.counts), bool)])
         if self.totals is not None:
             self.totals = dict(presentations=self.totals["presentations"] + len(result.log),
                                spikes=self.totals["spikes"] + int(result.log["spikes"].sum()))
@@ -129,10 +140,14 @@ class _TrainingRecord:
             chunk_size=s.chunk_size, rule=s.rule, done=end,
             wall_time_s=time.time() - self.started, totals=self.totals))
         if end % p.UPDATE_INTERVAL == 0 and end >= 2 * p.UPDATE_INTERVAL:
-            self.history = lab.running_accuracy(self.counts, self.labels[:end],
-                                                p.UPDATE_INTERVAL)
-            self.write(f"running accuracy after {end} images: {100 * self.history[-1][1]:.2f}% "
-                       f"(assignments from the previous {p.UPDATE_INTERVAL})")
+            self.history = self._running_accuracy()
+            if self.history and self.history[-1][0] == end:
+                self.write(f"running accuracy after {end} images: {100 * self.history[-1][1]:.2f}% "
+                           f"(assignments from the previous {p.UPDATE_INTERVAL})")
+
+
+def _stretches(stretches):
+    return ", ".join(f"{start:,} to {end - 1:,}" for start, end in stretches)
 
 
 def respond(settings, network, images):

@@ -253,14 +253,32 @@ def save_training_counts(folder, start, counts):
     _atomic_write(_log_path(folder, start), lambda f: np.savez_compressed(f, counts=counts))
 
 
-def load_training_counts(folder, done):
-    """The responses to the first ``done`` training images, from the chunk files."""
-    parts = [_read_counts(path) for start, path in _log_files(folder) if start < done]
-    counts = np.concatenate(parts) if parts else np.zeros((0, 0), np.uint16)
-    if len(counts) != done:
-        raise StorageError(f"{folder}/training_log holds {len(counts)} responses; the "
-                           f"checkpoint says {done}. Start again without --resume.")
-    return counts
+def load_training_counts(folder, done, n_e):
+    """The responses (done, n_e) to the first ``done`` training images, from the
+    chunk files, and which images they cover (bool, (done,)).
+
+    A chunk file that is missing (say a checkpoint kept without its log) leaves its
+    images uncovered, with zero counts: the checkpoint, not the log, is the state of
+    the training, so the training can go on; only the records drawn from the log
+    (the running accuracy, the response rates) skip those images."""
+    counts, covered = np.zeros((done, n_e), np.uint16), np.zeros(done, bool)
+    for start, path in _log_files(folder):
+        if start >= done:
+            continue
+        part = _read_counts(path)[:done - start]
+        if part.ndim != 2 or part.shape[1] != n_e:
+            raise StorageError(f"{path} holds responses of shape {part.shape}, not of "
+                               f"{n_e} neurons: it belongs to another training. Start "
+                               f"again without --resume.")
+        counts[start:start + len(part)] = part
+        covered[start:start + len(part)] = True
+    return counts, covered
+
+
+def uncovered_stretches(covered):
+    """The [start, end) stretches of images that ``covered`` marks False."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[1], covered.astype(np.int8), [1]])))
+    return [(int(start), int(end)) for start, end in zip(edges[::2], edges[1::2])]
 
 
 def set_aside(folder):

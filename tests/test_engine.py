@@ -178,6 +178,18 @@ def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, mo
     assert np.array_equal(resumed.theta, whole.theta)
     assert resumed.metadata["training_presentations_per_image"] == \
         whole.metadata["training_presentations_per_image"]
+    assert "training_log_lost" not in resumed.metadata
+
+    # The checkpoint alone (its log lost) still continues the same training; only
+    # the records drawn from the log lack the first chunk.
+    alone = tmp_path / "checkpoint alone"
+    alone.mkdir()
+    shutil.copy(tmp_path / "halves" / "checkpoint.npz", alone)
+    resumed, counts = pipeline.train(settings, alone, images, labels, resume=True)
+    assert np.array_equal(resumed.weights, whole.weights)
+    assert np.array_equal(resumed.theta, whole.theta)
+    assert resumed.metadata["training_log_lost"] == [(0, CHUNK)]
+    assert not counts[:CHUNK].any() and counts[CHUNK:].any()
 
 
 def test_resume_with_other_settings_is_refused(settings, train_set, tmp_path):

@@ -74,3 +74,12 @@ def test_running_accuracy_uses_assignments_from_the_previous_block():
     counts = np.concatenate([block0[0], block1[0]])
     labels = np.concatenate([block0[1], block1[1]])
     assert running_accuracy(counts, labels, block=2) == [(4, 0.0)]
+
+
+def test_running_accuracy_skips_blocks_whose_responses_or_previous_block_are_uncovered():
+    labels = np.arange(16) % 4                          # 4 blocks of 4 images
+    counts = np.eye(4, dtype=int)[labels] * 5           # neuron k answers class k
+    assert running_accuracy(counts, labels, block=4) == [(8, 1.0), (12, 1.0), (16, 1.0)]
+    covered = np.ones(16, bool)
+    covered[5] = False                                  # block 1 (images 4 to 7)
+    assert running_accuracy(counts, labels, block=4, covered=covered) == [(16, 1.0)]

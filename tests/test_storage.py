@@ -188,9 +188,25 @@ def test_training_log_is_compressed_and_old_logs_still_read(tmp_path):
     save_training_counts(tmp_path, 1000, sparse)
     (tmp_path / "training_log").mkdir(exist_ok=True)
     np.save(tmp_path / "training_log" / "counts_00000000.npy", sparse[::-1].astype(np.uint16))
-    counts = load_training_counts(tmp_path, 2000)
+    counts, covered = load_training_counts(tmp_path, 2000, 400)
     assert np.array_equal(counts, np.concatenate([sparse[::-1], sparse]))
+    assert covered.all()
     assert os.path.getsize(tmp_path / "training_log" / "counts_00001000.npz") < sparse.size * 2 / 10
+
+
+def test_a_lost_chunk_of_the_training_log_is_uncovered_and_another_size_refused(tmp_path):
+    from diehl_cook.storage import (load_training_counts, save_training_counts,
+                                    uncovered_stretches)
+    for start in (0, 3, 9):
+        save_training_counts(tmp_path, start, np.full((3, 4), start + 1))
+    counts, covered = load_training_counts(tmp_path, 10, 4)
+    assert counts[:, 0].tolist() == [1, 1, 1, 4, 4, 4, 0, 0, 0, 10]
+    assert covered.tolist() == [True] * 6 + [False] * 3 + [True]
+    assert uncovered_stretches(covered) == [(6, 9)]
+    assert uncovered_stretches(np.array([False, True, False])) == [(0, 1), (2, 3)]
+    assert uncovered_stretches(np.ones(3, bool)) == []
+    with pytest.raises(StorageError, match="not of 5 neurons"):
+        load_training_counts(tmp_path, 10, 5)
 
 
 def test_the_temporary_file_of_a_killed_write_is_removed_by_the_next_write(tmp_path):
