@@ -6,12 +6,12 @@ import shutil
 
 import numpy as np
 import pytest
-from brian2 import prefs
+from brian2 import Network, NeuronGroup, ms, prefs
 
 from diehl_cook import parameters as p
 from diehl_cook import pipeline, storage
 from diehl_cook.brian_internals import cython_include_dirs
-from diehl_cook.engine import Engine
+from diehl_cook.engine import FLUSH_SUBNORMALS, Engine, standalone_device
 from diehl_cook.errors import SilentNetworkError, StorageError
 from diehl_cook.network import TrainedNetwork, normalize_weights
 from diehl_cook.reference import run_reference
@@ -220,6 +220,22 @@ def test_engine_in_runtime_mode_matches_the_reference_loop(settings, reference, 
     result = runtime.run(train_set[0][:IMAGES], small_network, seed=7)
     assert np.array_equal(result.counts, reference.counts)
     assert np.array_equal(result.log, reference.log)
+
+
+def test_the_engine_takes_subnormal_numbers_as_zero(engine, tmp_path):
+    """The engine's program flushes subnormals: 1e-300 * 1e-10 (a subnormal, 1e-310,
+    in IEEE arithmetic) becomes 0 in a program with the same start code."""
+    with open(os.path.join(engine.directory, "main.cpp")) as main:
+        assert FLUSH_SUBNORMALS.strip().splitlines()[1].strip() in main.read()
+    with standalone_device(str(tmp_path)) as device:
+        device.insert_code("before_start", FLUSH_SUBNORMALS)
+        group = NeuronGroup(1, "x : 1", dt=1 * ms, name="decaying")
+        group.x = 1e-300
+        group.run_regularly("x = x * 1e-10")
+        Network(group).run(1 * ms)
+        device.build(directory=str(tmp_path), compile=True, run=True, with_output=False)
+        assert group.x[0] == 0.0
+    assert 1e-300 * 1e-10 != 0.0          # Python (and numpy) keep the subnormal
 
 
 def test_openmp_threads_give_the_one_thread_run_bit_for_bit(engine, settings, train_set,
