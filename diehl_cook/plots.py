@@ -47,11 +47,20 @@ def theta_per_neuron(theta, assignments, path):
     plt.close(fig)
 
 
+def broken_at_gaps(history):
+    """Images seen and accuracy (%) of a running-accuracy ``history``, with a NaN
+    (a break in the plotted line) where blocks are missing (a lost stretch of
+    the training log)."""
+    seen, accuracy = np.array(history, dtype=float).reshape(-1, 2).T
+    steps = np.diff(seen)
+    gaps = np.flatnonzero(steps > steps.min()) + 1 if len(steps) else []
+    return np.insert(seen, gaps, np.nan), 100 * np.insert(accuracy, gaps, np.nan)
+
+
 def training_accuracy(history, path):
     fig, ax = plt.subplots(figsize=(6, 3.5))
     if history:
-        seen, accuracy = zip(*history)
-        ax.plot(seen, 100 * np.array(accuracy), "o-")
+        ax.plot(*broken_at_gaps(history), "o-")
     ax.set_xlabel("training images seen")
     ax.set_ylabel("running accuracy (%)")
     ax.set_title("Accuracy during training (block k labelled by block k - 1)")

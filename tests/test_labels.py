@@ -83,3 +83,11 @@ def test_running_accuracy_skips_blocks_whose_responses_or_previous_block_are_unc
     covered = np.ones(16, bool)
     covered[5] = False                                  # block 1 (images 4 to 7)
     assert running_accuracy(counts, labels, block=4, covered=covered) == [(16, 1.0)]
+
+
+def test_the_training_curve_breaks_where_blocks_are_missing():
+    from diehl_cook.plots import broken_at_gaps
+    seen, accuracy = broken_at_gaps([(20, 0.5), (30, 0.6), (60, 0.8), (70, 0.9)])
+    assert np.array_equal(seen, [20, 30, np.nan, 60, 70], equal_nan=True)
+    assert np.allclose(accuracy, [50, 60, np.nan, 80, 90], equal_nan=True)
+    assert [len(a) for a in broken_at_gaps([(20, 0.5)])] == [1, 1]
