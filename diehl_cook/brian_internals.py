@@ -150,10 +150,9 @@ def cython_include_dirs():
     return [os.path.dirname(brian2.synapses.__file__), np.get_include()]
 
 
-@contextmanager
-def include_dirs_as_set_by_the_user():
+def user_include_dirs():
     """``prefs.codegen.cpp.include_dirs`` without the folders Brian's Cython
-    compiler added to it, inside the block only.
+    compiler added to it: the include folders a standalone build should use.
 
     Why: each time Brian compiles a Cython module (runtime mode, the first time in a
     cache), it appends ``brian2/synapses`` (and numpy's headers) to the list object
@@ -162,13 +161,8 @@ def include_dirs_as_set_by_the_user():
     afterwards got another makefile, and ``make`` compiled it all again for an
     unchanged program. A standalone program does not need those folders: it has its
     own copy of Brian's headers."""
-    given = prefs["codegen.cpp.include_dirs"]
     added = cython_include_dirs()
-    prefs["codegen.cpp.include_dirs"] = [folder for folder in given if folder not in added]
-    try:
-        yield
-    finally:
-        prefs["codegen.cpp.include_dirs"] = given
+    return [folder for folder in prefs["codegen.cpp.include_dirs"] if folder not in added]
 
 
 def sort_clock_starts(device):

@@ -230,7 +230,8 @@ class Engine:
             try:
                 with standalone_device(self.directory) as device, \
                         brian_internals.names_as_if_alone(), \
-                        brian_internals.include_dirs_as_set_by_the_user():
+                        brian_preference("codegen.cpp.include_dirs",
+                                         brian_internals.user_include_dirs()):
                     self._device = device
                     self.objects = self._build_program()
             except BaseException:

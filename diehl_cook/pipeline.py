@@ -99,7 +99,7 @@ class _TrainingRecord:
         if self.uncovered:
             print(f"the training log of {folder} lacks the responses to images "
                   f"{_stretches(self.uncovered)}: the checkpoint goes on, the running "
-                  f"accuracy and response rates skip them")
+                  f"accuracy skips them")
         self.history = self._running_accuracy()
         self.write = print
         # Totals over every presentation (retries included), for the response rates.

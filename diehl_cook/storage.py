@@ -260,7 +260,7 @@ def load_training_counts(folder, done, n_e):
     A chunk file that is missing (say a checkpoint kept without its log) leaves its
     images uncovered, with zero counts: the checkpoint, not the log, is the state of
     the training, so the training can go on; only the records drawn from the log
-    (the running accuracy, the response rates) skip those images."""
+    (the running accuracy, ``training_log_summary``) skip those images."""
     counts, covered = np.zeros((done, n_e), np.uint16), np.zeros(done, bool)
     for start, path in _log_files(folder):
         if start >= done:

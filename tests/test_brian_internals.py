@@ -125,7 +125,7 @@ def test_clock_starts_are_queued_lines_that_sort_clock_starts_orders(tmp_path):
 def test_cython_compiles_extend_the_include_dirs_they_are_given_and_are_hidden_from_builds():
     """Brian's Cython compiler appends its folders to the include list it is given
     (in runtime mode: the preference itself), so a later standalone makefile would
-    differ; include_dirs_as_set_by_the_user hides them during a build."""
+    differ; user_include_dirs leaves them out (the engine builds with that list)."""
     from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
     given = []
     code = f"#cython: language_level=3\ndef main():\n    return {os.getpid()}  # {id(given)}\n"
@@ -137,8 +137,7 @@ def test_cython_compiles_extend_the_include_dirs_they_are_given_and_are_hidden_f
     leaked = users + given
     brian2.prefs["codegen.cpp.include_dirs"] = leaked
     try:
-        with brian_internals.include_dirs_as_set_by_the_user():
-            assert brian2.prefs["codegen.cpp.include_dirs"] == users
+        assert brian_internals.user_include_dirs() == users
         assert brian2.prefs["codegen.cpp.include_dirs"] is leaked
     finally:
         brian2.prefs["codegen.cpp.include_dirs"] = original
