@@ -12,8 +12,6 @@ of jobs, nor on how a training is interrupted and resumed.
 import multiprocessing
 import os
 import queue as queues
-import signal
-from multiprocessing.managers import SyncManager as _SyncManager
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -91,36 +89,42 @@ def run_phase(settings, network, images, first_image=0, on_chunk=None, bar=None)
 
 
 def _run_parallel(settings, network, images, first_image, jobs, bar):
-    """Whole chunks of a frozen phase spread over ``jobs`` processes."""
+    """Whole chunks of a frozen phase spread over ``jobs`` processes; each reports
+    its finished chunks on a queue for the progress bar."""
     size = settings.chunk_size
     n_chunks = -(-len(images) // size)
     bounds = [(k * n_chunks // jobs) * size for k in range(jobs + 1)]
     context = multiprocessing.get_context("spawn")
-    # The queue's server process must outlive Ctrl+C (which the whole process group
-    # receives), so that this process, not a dead queue, reports the interruption.
-    with SyncManager(ctx=context) as manager, context.Pool(jobs) as pool:
-        done = manager.Queue()
-        tasks = [(settings, network, images[a:b], first_image + a, job, done)
+    # A plain queue (a pipe), given to the workers as they start: no server process
+    # that could outlive this one if it is killed.
+    done = context.Queue()
+    with context.Pool(jobs, initializer=_report_chunks_to, initargs=(done,)) as pool:
+        tasks = [(settings, network, images[a:b], first_image + a, job)
                  for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
         pending = pool.starmap_async(_job, tasks)
-        while not (pending.ready() and done.empty()):
+        shown = 0
+        while shown < len(images):
+            if pending.ready() and not pending.successful():
+                pending.get()                       # raises the job's error
             try:
-                bar.update(done.get(timeout=0.5))
+                count = done.get(timeout=0.5)
             except queues.Empty:
                 continue
+            shown += count
+            bar.update(count)
         return PhaseResult.concatenate(pending.get(), bounds[:-1])
 
 
-class SyncManager(_SyncManager):
-    """A manager whose server process ignores Ctrl+C."""
-
-    def __enter__(self):
-        self.start(signal.signal, (signal.SIGINT, signal.SIG_IGN))
-        return self
+_chunks_done = None     # in a worker of _run_parallel: its queue
 
 
-def _job(settings, network, images, first_image, job, done):
+def _report_chunks_to(queue):
+    global _chunks_done
+    _chunks_done = queue
+
+
+def _job(settings, network, images, first_image, job):
     """One process of ``_run_parallel``: its own engine and build directory."""
     with Engine(settings, network.delays, job=job) as engine:
         return run_chunks(engine, network, images, first_image,
-                          lambda end, result: done.put(len(result.counts)))
+                          lambda end, result: _chunks_done.put(len(result.counts)))

@@ -76,7 +76,7 @@ def test_ctrl_c_during_a_parallel_evaluation(settings, train_set, tmp_path, env)
     pipeline.train(settings.replace(chunk_size=20), tmp_path, images, labels)
     pipeline.label(settings.replace(chunk_size=20), tmp_path, images, labels)
     evaluation = start("evaluate.py", "--weights", tmp_path, "--jobs", 2, "--chunk-size", 20,
-                       "--repeats", 2000, env=env)
+                       "--examples", 200, "--repeats", 1000, env=env)
     time.sleep(25)
     assert evaluation.poll() is None
     os.killpg(evaluation.pid, signal.SIGINT)
