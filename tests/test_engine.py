@@ -213,7 +213,6 @@ def test_parallel_frozen_run_equals_one_job(settings, train_set, small_network):
     assert np.array_equal(one.log, two.log)
 
 
-
 def test_an_error_in_a_parallel_job_reaches_the_caller(settings, train_set, small_network):
     """A blank image in the second job's chunk: the phase stops with that job's
     error (its image's position in the whole phase), not a wait for its progress."""
@@ -222,6 +221,7 @@ def test_an_error_in_a_parallel_job_reaches_the_caller(settings, train_set, smal
     frozen = settings.replace(phase="testing", seed=11, jobs=2)
     with pytest.raises(SilentNetworkError, match=f"image {CHUNK + 3} evoked"):
         run_phase(frozen, small_network, images)
+
 
 def test_engine_in_runtime_mode_matches_the_reference_loop(settings, reference, train_set,
                                                            small_network):
