@@ -147,8 +147,12 @@ def plot(args):
     path = lambda what: os.path.join(args.out, f"{name}_{what}.png")  # noqa: E731
     plots.receptive_fields(network.weights, path("receptive_fields"))
     plots.theta_per_neuron(network.theta, network.assignments, path("theta"))
-    plots.training_accuracy(network.metadata.get("running_accuracy", []),
-                            path("training_accuracy"))
+    history = network.metadata.get("running_accuracy")
+    if history:
+        plots.training_accuracy(history, path("training_accuracy"))
+    else:  # e.g. a network saved from a checkpoint: its log stayed in the training folder
+        print(f"{args.weights}/metadata.json records no running accuracy: "
+              "no training-accuracy figure")
     if args.result:
         with open(args.result) as f:
             result = json.load(f)

@@ -59,8 +59,7 @@ def broken_at_gaps(history):
 
 def training_accuracy(history, path):
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    if history:
-        ax.plot(*broken_at_gaps(history), "o-")
+    ax.plot(*broken_at_gaps(history), "o-")
     ax.set_xlabel("training images seen")
     ax.set_ylabel("running accuracy (%)")
     ax.set_title("Accuracy during training (block k labelled by block k - 1)")

@@ -91,3 +91,9 @@ def test_the_training_curve_breaks_where_blocks_are_missing():
     assert np.array_equal(seen, [20, 30, np.nan, 60, 70], equal_nan=True)
     assert np.allclose(accuracy, [50, 60, np.nan, 80, 90], equal_nan=True)
     assert [len(a) for a in broken_at_gaps([(20, 0.5)])] == [1, 1]
+
+
+def test_the_training_curve_is_drawn(tmp_path):
+    from diehl_cook.plots import training_accuracy
+    training_accuracy([(20, 0.5), (30, 0.6), (60, 0.8)], tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -54,6 +54,14 @@ def test_train_label_evaluate(tmp_path, env):
     assert metadata["images_seen"] == 2 * CHUNK and metadata["seed"] == SEED
     assert metadata["rule"] == "triplet"
 
+    figures = tmp_path / "figures"
+    plotted = script("plot.py", "--weights", out, "--result", report, "--out", figures, env=env)
+    assert plotted.returncode == 0, plotted.stderr
+    # 2 chunks are too few for a running-accuracy block: that figure is left out, and said so
+    assert "no running accuracy" in plotted.stdout and metadata["running_accuracy"] == []
+    drawn = ["confusion", "raster", "receptive_fields", "theta"]
+    assert sorted(os.listdir(figures)) == [f"net_{what}.png" for what in drawn]
+
 
 def test_user_errors_give_a_message_not_a_traceback(tmp_path, env):
     missing = script("evaluate.py", "--weights", tmp_path / "none", env=env)
