@@ -49,6 +49,9 @@ def interruption_hint(args):
         out = args.out or os.path.join("weights", f"n{args.n_e}")
         return (f": the finished chunks are saved in {out}; continue with the same "
                 f"command and --resume")
+    if args.command in ("label", "evaluate"):
+        return (f": the finished chunks are kept in {os.path.join(args.weights, 'partial')}; "
+                f"the same command continues from them")
     return ""
 
 

@@ -14,7 +14,7 @@ from . import parameters as p
 from . import storage
 from .errors import DivergedError, StorageError
 from .network import TrainedNetwork
-from .simulation import progress_bar, run_phase
+from .simulation import kept_images, progress_bar, run_phase
 
 LABELLING_SEED_OFFSET, TEST_SEED_OFFSET = 1, 2   # frozen phases get seeds of their own
 
@@ -150,10 +150,20 @@ def _stretches(stretches):
     return ", ".join(f"{start:,} to {end - 1:,}" for start, end in stretches)
 
 
-def respond(settings, network, images):
+def respond(settings, network, images, folder):
     """Responses of the frozen ``network`` to ``images`` (a ``PhaseResult``);
-    ``settings.phase`` must be a frozen phase, whose seed is used."""
-    return run_phase(settings.replace(n_e=network.n_e), network, images)
+    ``settings.phase`` must be a frozen phase, whose seed is used. The finished
+    chunks are kept in the network's ``folder`` until the phase completes, so that
+    an interrupted run continues where it stopped."""
+    settings = settings.replace(n_e=network.n_e)
+    settings = settings.replace(keep=storage.partial_folder(folder, settings, network, images))
+    kept = kept_images(settings, len(images))
+    if kept:
+        print(f"continuing the interrupted {settings.phase} of {folder}: {kept} of "
+              f"{len(images)} images were done")
+    result = run_phase(settings, network, images)
+    storage.remove_partial(settings.keep)
+    return result
 
 
 def label(settings, folder, images, labels):
@@ -161,7 +171,7 @@ def label(settings, folder, images, labels):
     ``images`` (the training set); store and return the network and the responses."""
     network = storage.load_network(folder)
     settings = settings.replace(phase="labelling", seed=network.seed + LABELLING_SEED_OFFSET)
-    result = respond(settings, network, images)
+    result = respond(settings, network, images, folder)
     network.assignments = lab.assign_labels(result.counts, labels)
     network.metadata.update(labelled_on=f"first {len(images)} training images",
                             labelling_images=len(images))
@@ -178,7 +188,7 @@ def test(settings, folder, images, labels, repeats=1):
     ``presentations_per_image``) and the responses of all repeats."""
     network = storage.load_network(folder, need_assignments=True)
     settings = settings.replace(phase="testing", seed=network.seed + TEST_SEED_OFFSET)
-    result = respond(settings, network, np.concatenate([images] * repeats))
+    result = respond(settings, network, np.concatenate([images] * repeats), folder)
     scores = []
     for repeat in range(repeats):
         shown = slice(repeat * len(images), (repeat + 1) * len(images))

@@ -89,6 +89,8 @@ class RunSettings:
         are the same, bit for bit, for any number (tests/test_engine.py).
     progress : show progress bars.
     build_dir : where compiled programs are kept (None: the default cache).
+    keep : a folder where a frozen phase keeps each finished chunk, and takes it
+        from instead of running it again (None: not kept); see ``pipeline.respond``.
     mechanisms : parts of the model that are on.
     theta_plus, w_inh_exc : for a new network (training): theta increment in volts
         and inh -> exc weight (None: the size's, ``size_protocol``). A trained
@@ -104,6 +106,7 @@ class RunSettings:
     threads: int = 1
     progress: bool = True
     build_dir: str = None
+    keep: str = None
     mechanisms: Mechanisms = FULL_MODEL
     theta_plus: float = None
     w_inh_exc: float = None

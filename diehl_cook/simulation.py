@@ -6,8 +6,10 @@ run by one execution of the engine's compiled program with a seed of its own
 derived from the run's seed and the chunk's first image. While training, the
 weights and theta of one chunk are the start of the next. The frozen phases have
 no state to carry, so ``run_phase`` spreads their chunks over ``settings.jobs``
-processes, each running the same loop; the result does not depend on the number
-of jobs, nor on how a training is interrupted and resumed.
+processes, each running the same loop, and can keep each finished chunk on disk
+(``settings.keep``) so that an interrupted labelling or test continues where it stopped.
+The result does not depend on the number of jobs, nor on how a run is interrupted
+and resumed.
 """
 import multiprocessing
 import os
@@ -16,6 +18,7 @@ import queue as queues
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import storage
 from .engine import Engine, PhaseResult
 
 
@@ -29,22 +32,42 @@ def run_chunks(engine, network, images, first_image=0, on_chunk=None):
     """Run ``images`` through ``engine`` chunk by chunk, starting from ``network``.
 
     ``first_image`` is the position of ``images[0]`` in the whole phase (it fixes
-    the chunks' seeds). ``on_chunk(end, result)`` is called after each chunk with
-    the position after its last image and that chunk's result. Returns a
+    the chunks' seeds). ``on_chunk(end, result)`` is called after each chunk run
+    with the position after its last image and that chunk's result. A frozen phase
+    with ``settings.keep`` (a folder) saves each chunk's result there, and takes
+    the chunks found there instead of running them again. Returns a
     ``PhaseResult`` (image indices relative to ``images``)."""
     size = engine.settings.chunk_size
+    keep = None if engine.learning else engine.settings.keep
     parts, starts = [], list(range(0, len(images), size))
     for start in starts:
         stop = min(start + size, len(images))
+        kept = keep and storage.load_chunk(keep, first_image + start)
+        if kept:
+            parts.append(PhaseResult(**kept))
+            continue
         result = engine.run(images[start:stop], network,
                             chunk_seed(engine.settings.seed, first_image + start),
                             first_image + start)
         if engine.learning:
             network = result.network
+        if keep:
+            storage.save_chunk(keep, first_image + start, result)
         parts.append(result)
         if on_chunk is not None:
             on_chunk(first_image + stop, result)
     return PhaseResult.concatenate(parts, starts)
+
+
+def kept_images(settings, n_images, first_image=0):
+    """How many of the ``n_images`` from ``first_image`` are in the chunks kept in
+    ``settings.keep``."""
+    size, kept = settings.chunk_size, 0
+    for position in storage.finished_chunks(settings.keep) if settings.keep else []:
+        start = position - first_image
+        if 0 <= start < n_images and start % size == 0:
+            kept += min(size, n_images - start)
+    return kept
 
 
 def progress_bar(settings, total, initial=0, desc=None):
@@ -68,10 +91,12 @@ def run_phase(settings, network, images, first_image=0, on_chunk=None, bar=None)
 
     Training runs in this process and returns the learned network in
     ``result.network``; ``on_chunk`` as in ``run_chunks`` (e.g. checkpoints). The
-    frozen phases spread their chunks over ``job_count`` processes. ``bar``: a
-    progress bar to update (default: a new one)."""
+    frozen phases spread their chunks over ``job_count`` processes, and take the
+    chunks already kept in ``settings.keep`` (see ``run_chunks``) instead of running
+    them. ``bar``: a progress bar to update (default: a new one)."""
     own_bar = bar is None
     bar = progress_bar(settings, len(images)) if own_bar else bar
+    bar.update(kept_images(settings, len(images), first_image))
     try:
         jobs = job_count(settings, len(images))
         if jobs == 1:
@@ -90,7 +115,7 @@ def run_phase(settings, network, images, first_image=0, on_chunk=None, bar=None)
 
 def _run_parallel(settings, network, images, first_image, jobs, bar):
     """Whole chunks of a frozen phase spread over ``jobs`` processes; each reports
-    its finished chunks on a queue for the progress bar."""
+    the chunks it runs on a queue for the progress bar."""
     size = settings.chunk_size
     n_chunks = -(-len(images) // size)
     bounds = [(k * n_chunks // jobs) * size for k in range(jobs + 1)]
@@ -102,7 +127,7 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
         tasks = [(settings, network, images[a:b], first_image + a, job)
                  for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
         pending = pool.starmap_async(_job, tasks)
-        shown = 0
+        shown = kept_images(settings, len(images), first_image)
         while shown < len(images):
             if pending.ready() and not pending.successful():
                 pending.get()                       # raises the job's error

@@ -8,6 +8,8 @@
 - ``checkpoint.npz``  while training: the state after the last finished chunk
 - ``training_log/``   while training: each neuron's response to every training image
   (one compressed file per chunk)
+- ``partial/``        while labelling or testing: the finished chunks, so that an
+  interrupted run continues where it stopped; removed when the phase completes
 
 Every file is written to a temporary name and then renamed, so an interrupted
 run never leaves a half-written file. The input delays are not stored: they are
@@ -21,7 +23,9 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -313,3 +317,54 @@ def training_log_summary(folder):
     counts = np.concatenate([_read_counts(path) for _, path in files])
     return dict(images=len(counts), spikes_per_image=float(counts.sum(axis=1).mean()),
                 active_neurons_per_image=float((counts > 0).sum(axis=1).mean()))
+
+
+# -- the finished chunks of an unfinished labelling or test ---------------------
+def partial_folder(folder, settings, network, images):
+    """Where the finished chunks of a frozen phase (``settings.phase``) of the
+    network in ``folder`` over ``images`` are kept until the phase completes. The
+    name carries a digest of all a chunk's result depends on (network, images,
+    seeds, chunk size, switched-off mechanisms, model parameters), so that a run
+    with anything else never takes them. Not the number of jobs or threads: the
+    results do not depend on them."""
+    digest = hashlib.sha256()
+    for array in (network.weights, network.theta, images):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(repr((network.seed, network.w_inh_exc, network.theta_plus, settings.seed,
+                        settings.chunk_size, settings.mechanisms, model_parameters())).encode())
+    return os.path.join(folder, "partial", f"{settings.phase}-{digest.hexdigest()[:16]}")
+
+
+def _chunk_path(directory, start):
+    return os.path.join(directory, f"chunk_{start:08d}.npz")
+
+
+def save_chunk(directory, start, result):
+    """The result (a ``PhaseResult``) of the frozen phase's chunk from image ``start``."""
+    _atomic_write(_chunk_path(directory, start), lambda f: np.savez_compressed(
+        f, counts=result.counts, presentations=result.presentations, log=result.log))
+
+
+def load_chunk(directory, start):
+    """The arrays of ``save_chunk`` (counts, presentations, log) as a dict, or None
+    if that chunk is not finished (or its file is unreadable: it is run again)."""
+    try:
+        with np.load(_chunk_path(directory, start)) as data:
+            return {name: data[name] for name in ("counts", "presentations", "log")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def finished_chunks(directory):
+    """The first images of the chunks kept in ``directory``."""
+    files = glob.glob(os.path.join(directory, "chunk_*.npz"))
+    return sorted(int(os.path.basename(f)[6:14]) for f in files)
+
+
+def remove_partial(directory):
+    """Forget the finished chunks of a completed phase (and ``partial/`` once empty)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    try:
+        os.rmdir(os.path.dirname(directory))
+    except OSError:
+        pass

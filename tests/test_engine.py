@@ -267,3 +267,55 @@ def test_openmp_threads_give_the_one_thread_run_bit_for_bit(engine, settings, tr
         assert np.array_equal(first.log, other.log)
         assert np.array_equal(first.network.weights, other.network.weights)
         assert np.array_equal(first.network.theta, other.network.theta)
+
+
+def test_an_interrupted_labelling_continues_from_its_finished_chunks(settings, train_set,
+                                                                     tmp_path, monkeypatch):
+    images, labels = train_set[0][:3 * CHUNK], train_set[1][:3 * CHUNK]
+    pipeline.train(settings, tmp_path, images[:CHUNK], labels[:CHUNK])
+    labelled, whole = pipeline.label(settings, tmp_path, images, labels)
+    assert not (tmp_path / "partial").exists()           # removed once complete
+
+    saved = storage.save_chunk
+
+    def save_then_stop(directory, start, result):
+        saved(directory, start, result)
+        if start == CHUNK:                                # after the second chunk
+            raise KeyboardInterrupt
+    monkeypatch.setattr(storage, "save_chunk", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.label(settings, tmp_path, images, labels)
+    monkeypatch.setattr(storage, "save_chunk", saved)
+    kept, = (tmp_path / "partial").iterdir()
+    assert kept.name.startswith("labelling-")
+    assert storage.finished_chunks(kept) == [0, CHUNK]
+
+    ran, run = [], Engine.run
+    monkeypatch.setattr(Engine, "run", lambda engine, chunk, *args:
+                        ran.append(len(chunk)) or run(engine, chunk, *args))
+    pipeline.label(settings, tmp_path, images[::-1], labels[::-1])   # other images:
+    assert ran == [CHUNK] * 3 and kept.exists()                      # not taken
+    ran.clear()
+    again, resumed = pipeline.label(settings, tmp_path, images, labels)
+    assert ran == [CHUNK]                                 # only the third chunk ran
+    assert np.array_equal(resumed.counts, whole.counts)
+    assert np.array_equal(resumed.log, whole.log)
+    assert np.array_equal(again.assignments, labelled.assignments)
+    assert not (tmp_path / "partial").exists()
+
+
+def test_parallel_jobs_take_the_kept_chunks(settings, train_set, small_network, tmp_path):
+    images = train_set[0][:4 * CHUNK]
+    frozen = settings.replace(phase="testing", seed=11, keep=str(tmp_path))
+    whole = run_phase(frozen.replace(jobs=1), small_network, images)
+    assert storage.finished_chunks(tmp_path) == [0, CHUNK, 2 * CHUNK, 3 * CHUNK]
+    for start in (CHUNK, 3 * CHUNK):
+        os.remove(tmp_path / f"chunk_{start:08d}.npz")
+    marked = storage.load_chunk(tmp_path, 0)              # a kept chunk is taken as it is
+    marked["counts"] = marked["counts"] + 1
+    storage.save_chunk(tmp_path, 0, type("Chunk", (), marked))
+    resumed = run_phase(frozen.replace(jobs=2), small_network, images)
+    assert np.array_equal(resumed.counts[:CHUNK], whole.counts[:CHUNK] + 1)
+    assert np.array_equal(resumed.counts[CHUNK:], whole.counts[CHUNK:])
+    assert np.array_equal(resumed.log, whole.log)
+    assert storage.finished_chunks(tmp_path) == [0, CHUNK, 2 * CHUNK, 3 * CHUNK]

@@ -83,4 +83,5 @@ def test_ctrl_c_during_a_parallel_evaluation(settings, train_set, tmp_path, env)
     _, errors = evaluation.communicate(timeout=120)
     assert evaluation.returncode == 130, errors
     assert "interrupted" in errors and "Traceback" not in errors
+    assert "the same command continues from them" in errors
     assert np.load(tmp_path / "assignments.npy").shape == (N_E,)

@@ -233,3 +233,33 @@ def test_training_stops_when_weights_or_theta_diverge(tmp_path):
     with pytest.raises(DivergedError, match="theta holds NaN"):
         record.chunk_done(2, result)
     assert not (tmp_path / "checkpoint.npz").exists()    # the bad state is not saved
+
+
+def test_kept_chunks_belong_to_one_network_images_and_seed(tmp_path):
+    from diehl_cook.settings import RunSettings
+    from diehl_cook.storage import finished_chunks, load_chunk, partial_folder, save_chunk
+    net, images = make(), np.zeros((4, 784), np.uint8)
+    run = RunSettings(phase="testing", n_e=5, seed=2)
+    where = partial_folder(tmp_path, run, net, images)
+    assert where.startswith(os.path.join(str(tmp_path), "partial", "testing-"))
+    assert partial_folder(tmp_path, run.replace(jobs=2, threads=2, progress=False), net,
+                          images) == where            # results do not depend on these
+    other_net = make()
+    other_net.theta[0] += 1e-9
+    others = [partial_folder(tmp_path, run.replace(seed=3), net, images),
+              partial_folder(tmp_path, run.replace(chunk_size=2), net, images),
+              partial_folder(tmp_path, run.replace(phase="labelling"), net, images),
+              partial_folder(tmp_path, run, net, images[:3]),
+              partial_folder(tmp_path, run, other_net, images)]
+    assert where not in others and len(set(others)) == len(others)
+
+    log = np.zeros(2, [("image", "i4"), ("intensity", "f8"), ("spikes", "i4")])
+    chunk = type("Chunk", (), dict(counts=np.ones((2, 5), np.int32),
+                                   presentations=np.ones(2, np.int32), log=log))
+    save_chunk(where, 6, chunk)
+    assert finished_chunks(where) == [6]
+    assert np.array_equal(load_chunk(where, 6)["log"], log)
+    assert load_chunk(where, 8) is None
+    with open(os.path.join(where, "chunk_00000006.npz"), "wb") as f:
+        f.write(b"broken")                            # a corrupt chunk is run again
+    assert load_chunk(where, 6) is None
