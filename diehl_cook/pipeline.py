@@ -4,6 +4,7 @@ The command line (``diehl_cook.cli``) and the experiments are thin layers over
 these functions. Each takes a ``RunSettings`` for how to run, a network folder and
 the images.
 """
+import os
 import sys
 import time
 
@@ -154,15 +155,21 @@ def respond(settings, network, images, folder):
     """Responses of the frozen ``network`` to ``images`` (a ``PhaseResult``);
     ``settings.phase`` must be a frozen phase, whose seed is used. The finished
     chunks are kept in the network's ``folder`` until the phase completes, so that
-    an interrupted run continues where it stopped."""
+    an interrupted run continues where it stopped (not if the folder is read-only)."""
     settings = settings.replace(n_e=network.n_e)
-    settings = settings.replace(keep=storage.partial_folder(folder, settings, network, images))
+    keep = storage.partial_folder(folder, settings, network, images)
+    try:
+        storage.check_writable(os.path.join(keep, ""))
+        settings = settings.replace(keep=keep)
+    except StorageError:
+        print(f"{folder} is read-only: an interrupted {settings.phase} will start again")
     kept = kept_images(settings, len(images))
     if kept:
         print(f"continuing the interrupted {settings.phase} of {folder}: {kept} of "
               f"{len(images)} images were done")
     result = run_phase(settings, network, images)
-    storage.remove_partial(settings.keep)
+    if settings.keep:
+        storage.remove_partial(settings.keep)
     return result
 
 

@@ -303,6 +303,13 @@ def test_an_interrupted_labelling_continues_from_its_finished_chunks(settings, t
     assert np.array_equal(again.assignments, labelled.assignments)
     assert not (tmp_path / "partial").exists()
 
+    def read_only(path):
+        raise StorageError(f"cannot write {path}")
+    monkeypatch.setattr(storage, "check_writable", read_only)
+    ran.clear()
+    (single,), _ = pipeline.test(settings, tmp_path, images, labels)   # runs, keeps nothing
+    assert ran == [CHUNK] * 3 and not (tmp_path / "partial").exists()
+
 
 def test_parallel_jobs_take_the_kept_chunks(settings, train_set, small_network, tmp_path):
     images = train_set[0][:4 * CHUNK]
