@@ -14,6 +14,8 @@ and resumed.
 import multiprocessing
 import os
 import queue as queues
+import signal
+import sys
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -146,6 +148,11 @@ _chunks_done = None     # in a worker of _run_parallel: its queue
 def _report_chunks_to(queue):
     global _chunks_done
     _chunks_done = queue
+    # Ctrl-C reaches the whole process group: the parent reports the interruption
+    # and stops the pool, so a worker leaves quietly instead of printing a
+    # KeyboardInterrupt traceback (a Python handler, unlike SIG_IGN, is not
+    # inherited by the compiled program, which still stops at once).
+    signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
 
 
 def _job(settings, network, images, first_image, job):
