@@ -125,7 +125,7 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     # A plain queue (a pipe), given to the workers as they start: no server process
     # that could outlive this one if it is killed.
     done = context.Queue()
-    with context.Pool(jobs, initializer=_report_chunks_to, initargs=(done,)) as pool:
+    with context.Pool(jobs, initializer=_start_worker, initargs=(done,)) as pool:
         tasks = [(settings, network, images[a:b], first_image + a, job)
                  for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
         pending = pool.starmap_async(_job, tasks)
@@ -145,7 +145,8 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
 _chunks_done = None     # in a worker of _run_parallel: its queue
 
 
-def _report_chunks_to(queue):
+def _start_worker(queue):
+    """Initializer of each pool worker: it reports its finished chunks to `queue`."""
     global _chunks_done
     _chunks_done = queue
     # Ctrl-C reaches the whole process group: the parent reports the interruption
