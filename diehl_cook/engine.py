@@ -23,7 +23,6 @@ from brian2 import (Network, NeuronGroup, StateMonitor, Synapses, TimedArray, de
 from brian2 import prefs
 from brian2 import seed as brian_seed
 from brian2.devices import reset_device
-from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from . import brian_internals
 from . import parameters as p
@@ -112,7 +111,7 @@ def standalone_device(directory):
     """A new ``cpp_standalone`` device, active inside the ``with`` block only:
     the previous device (runtime mode) is restored whatever happens. Each engine
     owns its device, so several compiled programs can live in one process."""
-    device = CPPStandaloneDevice()
+    device = brian_internals.StandaloneDevice()
     # The new program's main() starts by setting the default clock's dt to its
     # current value: the model's dt, so every build writes the same main.cpp.
     defaultclock.dt = p.DT
@@ -344,8 +343,8 @@ class Engine:
         result = _responses(objects, n)
         if self.learning:
             model = objects["model"]
-            weights = np.asarray(model.input_exc.w[:]).reshape(p.N_INPUT, self.settings.n_e)
-            result.network = network.learned(weights, np.asarray(model.exc.theta[:] / volt))
+            result.network = network.learned(model.input_weights(),
+                                             np.asarray(model.exc.theta[:] / volt))
         return result
 
     def _run_standalone(self, rates, n, network, seed):
@@ -356,7 +355,7 @@ class Engine:
         run_args = {o["image_rates"]: rates,
                     o["protocol"].n_examples: n,
                     o["protocol"].rng_seed: seed,
-                    model.input_exc.w: np.asarray(network.weights, dtype=float).ravel(),
+                    model.input_exc.w: model.synapse_weights(network.weights),
                     model.exc.theta: np.asarray(network.theta, dtype=float) * volt,
                     model.inh_exc.w_inh_exc: inhibition_weight(self.settings, network)}
         if "theta_plus" in model.exc.variables:

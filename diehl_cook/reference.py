@@ -32,8 +32,8 @@ def run_reference(settings, network, images, seed, textbook=False):
     result = PhaseResult(np.array(counts), np.array(presentations),
                          presentation_log(*np.array(log).T))
     if settings.learning:
-        weights = np.asarray(model.input_exc.w[:]).reshape(p.N_INPUT, settings.n_e)
-        result.network = network.learned(weights, np.asarray(model.exc.theta[:] / volt))
+        result.network = network.learned(model.input_weights(),
+                                         np.asarray(model.exc.theta[:] / volt))
     return result
 
 
@@ -43,8 +43,7 @@ def _present(settings, model, simulation, rates, index):
     intensity, shown, tries = p.INTENSITY_START, 1, []
     while True:
         if settings.learning and settings.mechanisms.normalization:
-            w = np.asarray(model.input_exc.w[:]).reshape(p.N_INPUT, settings.n_e)
-            model.input_exc.w = normalize_weights(w).ravel()
+            model.input_exc.w = model.synapse_weights(normalize_weights(model.input_weights()))
         model.input.rate = rates * intensity * Hz
         simulation.run(p.PRESENTATION_TIME, namespace={})
         model.input.rate = 0 * Hz

@@ -1,9 +1,14 @@
 """What diehl_cook.brian_internals relies on in Brian 2. If a new Brian release
 changes one of these, the matching test fails before the engine silently does."""
+import inspect
 import os
+import pathlib
+import subprocess
 import weakref
 
 import brian2
+import brian2.synapses
+import pytest
 from brian2 import Network, NeuronGroup, StateMonitor
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
@@ -141,3 +146,69 @@ def test_cython_compiles_extend_the_include_dirs_they_are_given_and_are_hidden_f
         assert brian2.prefs["codegen.cpp.include_dirs"] is leaked
     finally:
         brian2.prefs["codegen.cpp.include_dirs"] = original
+
+
+# A driver for Brian's spike queue: random delays (one run sorted by delay per source,
+# as network.delay_order makes them, and one unsorted), random spikes over 60 steps;
+# it prints the synapses delivered at each step.
+QUEUE_DRIVER = r"""
+#include <cstdio>
+#include <cstdlib>
+#include "spikequeue.h"
+int main(int argc, char **argv)
+{
+    const int sources = 40, per_source = 50, n = sources * per_source;
+    const bool sorted_delays = argc > 1;
+    std::vector<double> delays(n);
+    std::vector<int32_t> pre(n);
+    srand(1);
+    for (int s = 0; s < sources; s++)
+        for (int k = 0; k < per_source; k++) {
+            pre[s * per_source + k] = s;
+            delays[s * per_source + k] = (sorted_delays ? k * 21 / per_source : rand() % 21) * 0.5;
+        }
+    CSpikeQueue queue(0, sources);
+    queue.prepare(&delays[0], n, &pre[0], n, 0.5);
+    for (int step = 0; step < 60; step++) {
+        std::vector<int32_t> spikes;
+        for (int s = 0; s < sources; s++)
+            if (rand() % 3 == 0) spikes.push_back(s);
+        if (!spikes.empty()) queue.push(&spikes[0], spikes.size());
+        std::vector<int32_t> *delivered = queue.peek();
+        for (size_t k = 0; k < delivered->size(); k++) printf("%d ", (*delivered)[k]);
+        printf("\n");
+        queue.advance();
+    }
+    return 0;
+}
+"""
+
+
+def _queue_output(tmp_path, name, source, sorted_delays):
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    (folder / "spikequeue.h").write_text(source)
+    (folder / "stdint_compat.h").write_text(
+        (pathlib.Path(brian2.synapses.__file__).parent / "stdint_compat.h").read_text())
+    (folder / "driver.cpp").write_text(QUEUE_DRIVER)
+    subprocess.run(["g++", "-O2", "-o", "driver", "driver.cpp"], cwd=folder, check=True)
+    args = ["./driver"] + (["sorted"] if sorted_delays else [])
+    return subprocess.run(args, cwd=folder, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.compile
+@pytest.mark.parametrize("sorted_delays", [True, False])
+def test_the_spike_queue_by_runs_delivers_what_brians_queue_delivers(tmp_path, sorted_delays):
+    brians = (pathlib.Path(brian2.synapses.__file__).parent / "cspikequeue.cpp").read_text()
+    expected = _queue_output(tmp_path, "brian", brians, sorted_delays)
+    by_runs = _queue_output(tmp_path, "by_runs", brian_internals.spike_queue_by_runs(brians),
+                            sorted_delays)
+    assert len(expected.split()) > 1000
+    assert by_runs == expected
+
+
+def test_the_device_copies_the_queue_that_spike_queue_by_runs_rewrites():
+    source = inspect.getsource(CPPStandaloneDevice.copy_source_files)
+    assert '"cspikequeue.cpp"' in source and '"spikequeue.h"' in source
+    brians = (pathlib.Path(brian2.synapses.__file__).parent / "cspikequeue.cpp").read_text()
+    assert brian_internals.QUEUE_PUSH_BY_RUNS in brian_internals.spike_queue_by_runs(brians)

@@ -9,8 +9,9 @@ import pytest
 from brian2 import Network, NeuronGroup, ms, prefs
 
 from diehl_cook import parameters as p
+from diehl_cook import network as network_module
 from diehl_cook import pipeline, storage
-from diehl_cook.brian_internals import cython_include_dirs
+from diehl_cook.brian_internals import QUEUE_PUSH_BY_RUNS, cython_include_dirs
 from diehl_cook.engine import FLUSH_SUBNORMALS, Engine, standalone_device
 from diehl_cook.errors import SilentNetworkError, StorageError
 from diehl_cook.network import TrainedNetwork, normalize_weights
@@ -71,6 +72,23 @@ def test_engine_matches_the_reference_loop_for_every_rule(rule, settings, train_
     result = Engine(rule_settings, network.delays).run(images, network, seed=7)
     assert_same_run(result, expected, network)
     assert not np.allclose(result.network.weights, normalize_weights(network.weights), atol=1e-6)
+
+
+def test_grouping_the_input_synapses_by_delay_changes_no_result(settings, reference, train_set,
+                                                               small_network, monkeypatch):
+    """network.delay_order is a memory layout only: with the synapses in the weight
+    matrix's order the loop gives the same spikes, weights and theta, bit for bit."""
+    monkeypatch.setattr(network_module, "delay_order", lambda delays: np.arange(np.size(delays)))
+    matrix_order = run_reference(settings, small_network, train_set[0][:IMAGES], seed=7)
+    assert np.array_equal(matrix_order.log, reference.log)
+    assert np.array_equal(matrix_order.counts, reference.counts)
+    assert np.array_equal(matrix_order.network.weights, reference.network.weights)
+    assert np.array_equal(matrix_order.network.theta, reference.network.theta)
+
+
+def test_the_program_pushes_spikes_by_runs_of_equal_delay(engine):
+    with open(os.path.join(engine.directory, "brianlib", "spikequeue.h")) as queue:
+        assert QUEUE_PUSH_BY_RUNS in queue.read()
 
 
 def test_textbook_triplet_gives_the_same_spikes_and_weights(settings, reference, train_set,

@@ -6,7 +6,7 @@ from brian2 import ms, second
 from diehl_cook import parameters as p
 from diehl_cook.engine import use_runtime
 from diehl_cook.errors import SettingsError
-from diehl_cook.network import TrainedNetwork, build_network, initial_state, input_pairs
+from diehl_cook.network import TrainedNetwork, build_network, delay_order, initial_state
 from diehl_cook.settings import RunSettings
 
 N_E = 7
@@ -47,9 +47,20 @@ def test_input_to_exc_is_all_to_all_with_given_weights_and_delays(model):
     assert d.min() >= 0 and d.max() < float(p.DELAY_INPUT_MAX)
 
 
-def test_input_pairs_follow_the_weight_matrix_layout():
-    pre, post = input_pairs(3)
-    assert list(pre[:6]) == [0, 0, 0, 1, 1, 1] and list(post[:6]) == [0, 1, 2, 0, 1, 2]
+def test_input_synapses_are_grouped_by_delay_and_map_back_to_the_weight_matrix(model):
+    m, weights, delays = model
+    order = delay_order(delays)
+    assert sorted(order) == list(range(p.N_INPUT * N_E))
+    assert np.array_equal(m.input_exc.i[:], order // N_E)
+    steps = np.floor(m.input_exc.delay[:] / p.DT + 0.5).reshape(p.N_INPUT, N_E)
+    assert np.all(np.diff(steps, axis=1) >= 0)          # each pixel's synapses by delay
+    assert np.array_equal(m.input_weights(), weights)   # and back to (784, n_e)
+    assert np.array_equal(m.synapse_weights(weights), m.input_exc.w[:])
+
+
+def test_without_delays_the_synapses_follow_the_weight_matrix_layout():
+    order = delay_order(np.zeros((p.N_INPUT, 3)))
+    assert list(order[:6]) == [0, 1, 2, 3, 4, 5]
 
 
 def test_initial_weights_and_delays_follow_the_released_code():
