@@ -10,11 +10,15 @@ Example::
     print(result.digits[0], result.scores[0])
 
 A ``Classifier`` compiles the frozen network once (on its first batch) and reuses
-the program for every later batch. Each call shows every image with the test
-protocol (350 ms, retried at a higher intensity while fewer than 5 spikes) and
-the same Poisson draws as ``evaluate`` for the same images, so the same input
-always gives the same answer.
+the program for every later batch. Each image is shown with the test protocol
+(350 ms, retried at a higher intensity while fewer than 5 spikes), in a run of the
+program of its own whose Poisson input is drawn from a seed made of the image
+itself and the network's seed: the same picture gets the same digit and scores in
+any batch, at any position, in any call. (``evaluate`` draws by position instead,
+so that its repeats of the test set get draws of their own.)
 """
+import hashlib
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +26,8 @@ import numpy as np
 from . import labels, storage
 from .engine import Engine
 from .images import as_batch
-from .pipeline import TEST_SEED_OFFSET
-from .settings import RunSettings
-from .simulation import run_chunks
+from .settings import TEST_SEED_OFFSET, RunSettings
+from .simulation import chunk_seed
 
 
 @dataclass
@@ -70,11 +73,20 @@ class Classifier:
         batch = as_batch(images)
         if self._engine is None:
             self._engine = Engine(self.settings, self.network.delays)
-        result = run_chunks(self._engine, self.network, batch)
-        scores = labels.class_scores(result.counts, self.network.assignments)
-        return Classification(labels.predict(result.counts, self.network.assignments),
-                              np.where(np.isinf(scores), np.nan, scores), result.counts,
-                              result.presentations)
+        runs = [self._engine.run(image[None], self.network, self.image_seed(image))
+                for image in batch]
+        counts = np.concatenate([run.counts for run in runs])
+        scores = labels.class_scores(counts, self.network.assignments)
+        return Classification(labels.predict(counts, self.network.assignments),
+                              np.where(np.isinf(scores), np.nan, scores), counts,
+                              np.concatenate([run.presentations for run in runs]))
+
+    def image_seed(self, image):
+        """The seed of the Poisson input for ``image`` (28, 28) uint8: from its pixels
+        and the network's test seed only."""
+        pixels = int.from_bytes(hashlib.sha256(np.ascontiguousarray(image).tobytes())
+                                .digest()[:8], "little")
+        return chunk_seed(self.settings.seed, pixels)
 
     def close(self):
         """Free the compiled program's folder for other processes (the next

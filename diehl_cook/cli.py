@@ -3,8 +3,8 @@
 Parsing imports nothing heavy, so ``diehl-cook --help`` answers at once; the
 work is done by ``diehl_cook.commands``, imported once the arguments are read.
 Errors a user can fix (``errors.DiehlCookError``) end with a message and exit
-code 2; Ctrl+C (SIGINT) with exit code 130, ``kill`` (SIGTERM) with 143; anything
-else keeps its traceback.
+code 2; Ctrl+C (SIGINT) with exit code 130, ``kill`` (SIGTERM) with 143, a closed
+terminal (SIGHUP) with 129; anything else keeps its traceback.
 """
 import argparse
 import signal
@@ -266,26 +266,35 @@ def main(argv=None, command=None):
         except DiehlCookError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
-        except Terminated:
-            print(f"\nterminated{commands.interruption_hint(args)}", file=sys.stderr)
-            sys.exit(143)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted{commands.interruption_hint(args)}", file=sys.stderr)
-            sys.exit(130)
+        except KeyboardInterrupt as stop:
+            stopped = getattr(stop, "signal", signal.SIGINT)
+            word, code = STOPPED[stopped]
+            print(f"\n{word}{commands.interruption_hint(args)}", file=sys.stderr)
+            sys.exit(code)
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, a batch system's time limit): the run stops as on Ctrl+C,
-    the compiled program is ended and the finished chunks stay saved."""
+    """SIGTERM (``kill``, a batch system's time limit) or SIGHUP (the terminal closed):
+    the run stops as on Ctrl+C, the compiled program is ended and the finished chunks
+    stay saved."""
+
+    def __init__(self, signum=signal.SIGTERM):
+        super().__init__()
+        self.signal = signum
+
+
+# The signals that stop a command: what it prints and its exit code (128 + the signal).
+STOPPED = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143),
+           signal.SIGHUP: ("hung up", 129)}
 
 
 def _raise_terminated(signum, frame):
-    raise Terminated()
+    raise Terminated(signum)
 
 
 @contextmanager
 def signals_stop_the_run():
-    """SIGINT raises KeyboardInterrupt and SIGTERM ``Terminated`` inside the block,
+    """SIGINT raises KeyboardInterrupt, SIGTERM and SIGHUP ``Terminated`` inside the block,
     whatever this process inherited. A shell starts background jobs with SIGINT
     ignored; Brian's import then wraps that SIG_IGN in a handler that fails when
     called ('Handlers' object is not callable), so the handler is set before Brian
@@ -293,9 +302,10 @@ def signals_stop_the_run():
     if threading.current_thread() is not threading.main_thread():
         yield                         # only the main thread may set handlers
         return
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: signal.getsignal(number) for number in STOPPED}
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGHUP, _raise_terminated)
     try:
         yield
     finally:

@@ -11,12 +11,12 @@ import time
 
 import numpy as np
 
-from . import calibration, data, experiments, images, pipeline, plots, storage
+from . import calibration, data, experiments, images, ownership, pipeline, plots, storage
 from .classifier import Classifier
 from . import parameters as p
 from .engine import Engine
 from .memory import PeakMemory
-from .errors import MnistError, SettingsError
+from .errors import MnistError, SettingsError, StorageError
 from .network import TrainedNetwork
 from .reference import run_reference
 from .settings import FULL_MODEL, Mechanisms, RunSettings, SizeProtocol, check, size_protocol
@@ -33,25 +33,32 @@ def settings_from(args, **values):
 
 
 def check_outputs(args):
-    """Before any work: every file or folder the command will write can be written."""
+    """Before any work: every file or folder the command will write can be written,
+    and none of them is one of a network's own files."""
     if getattr(args, "json", None):
         storage.check_writable(args.json)
     folders = [getattr(args, "plot", None), getattr(args, "out", None)]
     if args.command == "train":
         folders[1] = args.out or os.path.join("weights", f"n{args.n_e}")
+        ownership.check_new_network_folder(folders[1])
+    if args.command == "label" and os.path.isdir(args.weights):
+        folders.append(args.weights)        # labelling writes into the network folder
     for folder in filter(None, folders):
-        storage.check_writable(os.path.join(folder, ""))
+        storage.check_writable(folder, folder=True)
 
 
 def interruption_hint(args):
-    """What to tell the user after Ctrl+C."""
+    """What to tell the user after Ctrl+C (or kill): how to go on, where that is possible."""
     if args.command == "train":
         out = args.out or os.path.join("weights", f"n{args.n_e}")
-        return (f": the finished chunks are saved in {out}; continue with the same "
-                f"command and --resume")
+        if os.path.exists(os.path.join(out, "checkpoint.npz")):
+            return (f": the finished chunks are saved in {out}; continue with the same "
+                    f"command and --resume")
+        return ": no chunk was finished, nothing to resume"
     if args.command in ("label", "evaluate"):
-        return (f": the finished chunks are kept in {os.path.join(args.weights, 'partial')}; "
-                f"the same command continues from them")
+        partial = os.path.join(args.weights, "partial")
+        if os.path.isdir(partial) and any(files for _, _, files in os.walk(partial)):
+            return f": the finished chunks are kept in {partial}; the same command continues from them"
     return ""
 
 
@@ -416,9 +423,14 @@ def _response(row):
 def cache(args):
     from .engine import cached_programs, default_build_dir, remove_program
     root = args.build_dir or default_build_dir()
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise StorageError(f"the build folder {root} is a file, not a folder")
     programs = cached_programs(root)
     total = sum(size for _, size in programs)
-    print(f"{root}: {len(programs)} compiled programs, {total / 2 ** 20:.0f} MiB")
+    others = len(os.listdir(root)) - 2 * len(programs) if os.path.isdir(root) else 0
+    print(f"{root}: {len(programs)} compiled programs, {total / 2 ** 20:.0f} MiB" +
+          (f"; {others} other files or folders, not made by this program: never touched"
+           if others > 0 else ""))
     if args.clear:
         kept = [folder for folder, _ in programs if not remove_program(folder)]
         print(f"cleared {len(programs) - len(kept)}" +

@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import os
 import shutil
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -24,8 +25,9 @@ from brian2 import prefs
 from brian2 import seed as brian_seed
 from brian2.devices import reset_device
 
-from . import brian_internals
+from . import brian_internals, ownership
 from . import parameters as p
+from .errors import SettingsError, StorageError
 from .network import TrainedNetwork, build_network, inhibition_weight
 from .protocol import (CYCLE_STEPS, CYCLE_TIME, DONE, PRESENTATION_STEPS, PROTOCOL_CODE,
                        PROTOCOL_EQUATIONS, SILENT, input_rates, protocol_namespace,
@@ -57,6 +59,13 @@ FLUSH_SUBNORMALS = """
 __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);  // FTZ (bit 15), DAZ (bit 6)
 #endif
 """
+
+# The compiled program dies with the process that started it (Linux): without this a
+# Python process killed with kill -9 (or a worker stopped by its parent) left its
+# program running to the end of its chunk, minutes at 6,400 neurons. Its parent is
+# the Python process itself (Brian starts it with subprocess.call, no shell).
+DIE_WITH_PARENT = "prctl(PR_SET_PDEATHSIG, SIGKILL);"
+DIE_WITH_PARENT_HEADERS = ["<sys/prctl.h>", "<csignal>"]
 
 # One record per presentation: which image, at which intensity, how many spikes.
 LOG_FIELDS = [("image", np.int64), ("intensity", np.int64), ("spikes", np.int64)]
@@ -148,18 +157,25 @@ def claim_build_dir(directory):
     of this process that claimed it is closed (``release_build_dir``), so concurrent
     runs of the same program never compile or run in one folder; the engines of one
     process share it (they run one at a time)."""
-    os.makedirs(os.path.dirname(os.path.abspath(directory)), exist_ok=True)
+    root = os.path.dirname(os.path.abspath(directory))
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise StorageError(f"the build folder {root} is a file, not a folder: give another "
+                           f"--build-dir (or $DIEHL_COOK_BUILD_DIR)")
+    os.makedirs(root, exist_ok=True)
     for k in itertools.count(1):
         candidate = directory if k == 1 else f"{directory}-{k}"
         if candidate in _CLAIMED:
             _CLAIMED[candidate][1] += 1
             return candidate
+        if os.path.exists(candidate) and not ownership.is_program_folder(candidate):
+            continue                # not ours (or not a folder): never written into
         lock = open(candidate + ".lock", "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
             continue
+        ownership.mark(candidate, ownership.PROGRAM_MARKER)
         _CLAIMED[candidate] = [lock, 1]
         return candidate
 
@@ -177,14 +193,15 @@ def release_build_dir(directory):
 
 
 def cached_programs(build_dir=None):
-    """The compiled programs in the cache: a list of (folder, size in bytes)."""
+    """The compiled programs in the cache: a list of (folder, size in bytes). Only
+    the folders this project made (``ownership.PROGRAM_MARKER``) are listed."""
     root = build_dir or default_build_dir()
     if not os.path.isdir(root):
         return []
     found = []
     for name in sorted(os.listdir(root)):
         folder = os.path.join(root, name)
-        if os.path.isdir(folder):
+        if os.path.isdir(folder) and ownership.is_program_folder(folder):
             size = sum(os.path.getsize(os.path.join(where, f))
                        for where, _, files in os.walk(folder) for f in files)
             found.append((folder, size))
@@ -192,8 +209,10 @@ def cached_programs(build_dir=None):
 
 
 def remove_program(folder):
-    """Delete one cached program unless a running process holds its lock. Returns
-    whether it was deleted."""
+    """Delete one cached program unless a running process holds its lock (or it is
+    not a program folder). Returns whether it was deleted."""
+    if not ownership.is_program_folder(folder):
+        return False
     with open(folder + ".lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -202,6 +221,17 @@ def remove_program(folder):
         shutil.rmtree(folder)
         os.unlink(folder + ".lock")
     return True
+
+
+def check_compiler():
+    """Raise an error a user can act on if there is no C++ compiler for ``make``."""
+    compiler = os.environ.get("CXX", "g++").split()[0]
+    if shutil.which(compiler) is None or shutil.which("make") is None:
+        missing = "make" if shutil.which(compiler) else f"the C++ compiler {compiler}"
+        raise SettingsError(f"{missing} was not found on PATH: the engine compiles the network "
+                            f"into a C++ program. Install a compiler and make (Debian/Ubuntu: "
+                            f"sudo apt install g++ make; macOS: xcode-select --install), or "
+                            f"set $CXX to yours")
 
 
 class Engine:
@@ -303,14 +333,22 @@ class Engine:
                                                     theta_plus=0.0, w_inh_exc=0.0))
         self._device.apply_run_args()
         self._device.insert_code("before_start", FLUSH_SUBNORMALS)
+        if sys.platform.startswith("linux"):
+            self._device.headers.extend(DIE_WITH_PARENT_HEADERS)
+            self._device.insert_code("before_start", DIE_WITH_PARENT)
         brian_internals.seed_from_variable(self._device, objects["protocol"].variables["rng_seed"],
                                            self.settings.threads)
         # 0 = no OpenMP: one thread compiles to exactly the code it always did.
         threads = 0 if self.settings.threads == 1 else self.settings.threads
-        with brian_preference("devices.cpp_standalone.openmp_threads", threads):
+        # make -j with as many jobs as cores (Brian's default "-j" has no limit: dozens
+        # of compilers at once when several programs are built together).
+        with brian_preference("devices.cpp_standalone.openmp_threads", threads), \
+                brian_preference("devices.cpp_standalone.extra_make_args_unix",
+                                 [f"-j{os.cpu_count() or 1}"]):
             objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={},
                                    profile=self.profile)
             brian_internals.sort_clock_starts(self._device)
+            check_compiler()
             try:
                 self._device.build(directory=self.directory, compile=True, run=False,
                                    clean=False, with_output=False)

@@ -33,3 +33,8 @@ class ImageError(DiehlCookError, ValueError):
 class DivergedError(DiehlCookError):
     """Training made weights or theta NaN, infinite or negative (the checkpoint
     before it is kept)."""
+
+
+class WorkerDiedError(DiehlCookError):
+    """A worker process of a parallel phase ended without its result (killed, or out
+    of memory); the chunks it finished are kept."""

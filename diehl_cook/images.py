@@ -6,7 +6,9 @@ fitted into a 20 x 20 box (aspect ratio kept, anti-aliased) and placed in the
 28 x 28 field so that its centre of mass is at the centre. Before that, what is
 done exactly:
 
-1. transparency is laid over white; the picture becomes grey (Pillow's "L");
+1. the picture is turned as its EXIF orientation says; transparency is laid over
+   white; the picture becomes grey levels 0..255 (``grey_levels``: 16-bit and
+   floating-point pictures are scaled, not clipped);
 2. the background is the median of the border pixels: if it is light (above
    127) the picture is inverted, so that the ink is bright as in MNIST;
 3. the background level is subtracted and the ink stretched to 0..255;
@@ -33,6 +35,9 @@ def from_file(path):
             picture.load()
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{path}: the picture is too large to read safely ({error}); "
+                         f"scale it down first") from None
     except (UnidentifiedImageError, OSError) as error:
         raise ImageError(f"{path}: not an image Pillow can read ({error})") from error
     return from_picture(picture, name=str(path))
@@ -43,8 +48,26 @@ def from_picture(picture, name="image"):
     if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
         white = Image.new("RGBA", picture.size, "white")
         picture = Image.alpha_composite(white, picture.convert("RGBA"))
-    ink = _ink(np.asarray(picture.convert("L"), dtype=float), name)
+    ink = _ink(grey_levels(picture), name)
     return _centre_by_mass(_fit_box(ink))
+
+
+def grey_levels(picture):
+    """A Pillow image as grey levels 0..255 (float), as it looks on a screen.
+
+    8-bit pictures (grey, colour, palette, CMYK) go through Pillow's conversion to
+    "L". Pictures of more than 8 bits per pixel would be clipped by it to solid
+    white: 16-bit integers are scaled from 0..65535, floats from 0..1 (or, beyond 1,
+    by their brightest value)."""
+    if picture.mode == "F" or picture.mode.startswith("I"):
+        values = np.clip(np.asarray(picture, dtype=float), 0, None)
+        brightest = values.max()
+        if picture.mode == "F":
+            full = 1.0 if brightest <= 1 else brightest
+        else:
+            full = 255.0 if brightest <= 255 else 65535.0 if brightest <= 65535 else brightest
+        return values * 255 / full
+    return np.asarray(picture.convert("L"), dtype=float)
 
 
 def _ink(grey, name):

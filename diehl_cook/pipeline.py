@@ -11,13 +11,14 @@ import time
 import numpy as np
 
 from . import labels as lab
+from . import ownership
 from . import parameters as p
 from . import storage
 from .errors import DivergedError, StorageError
 from .network import TrainedNetwork
+from .settings import LABELLING_SEED_OFFSET, TEST_SEED_OFFSET
 from .simulation import kept_images, progress_bar, run_phase
 
-LABELLING_SEED_OFFSET, TEST_SEED_OFFSET = 1, 2   # frozen phases get seeds of their own
 
 
 def train(settings, folder, images, labels, resume=False, command=None):
@@ -27,10 +28,23 @@ def train(settings, folder, images, labels, resume=False, command=None):
     A checkpoint is written after every chunk; with ``resume=True`` training
     continues from it and gives the same result as an uninterrupted run. Returns
     the network and every training response (n_images * epochs, n_e)."""
+    ownership.check_new_network_folder(folder)
+    if not resume:
+        kept = storage.set_aside(folder)
+        if kept:
+            print(f"{folder} held an earlier training: kept as {kept} (to continue an "
+                  f"interrupted training instead, move it back and use --resume)")
+    ownership.mark(folder, ownership.NETWORK_MARKER)
+    with ownership.Claim(folder, "a training"):
+        return _train(settings, folder, images, labels, resume, command)
+
+
+def _train(settings, folder, images, labels, resume, command):
     n_images, total = len(images), len(images) * settings.epochs
-    network, state = _start(settings, folder, n_images, resume)
+    data = storage.digest(images, labels)
+    network, state = _start(settings, folder, n_images, resume, data)
     order = np.concatenate([np.arange(n_images)] * settings.epochs)
-    record = _TrainingRecord(settings, folder, labels[order], state)
+    record = _TrainingRecord(settings, folder, labels[order], state, data)
     done = record.done
     with progress_bar(settings, total, done, f"training N_e={settings.n_e}") as bar:
         record.write = bar.write
@@ -45,19 +59,16 @@ def train(settings, folder, images, labels, resume=False, command=None):
         examples_per_epoch=n_images, epochs=settings.epochs, images_seen=total,
         wall_time_s=round(time.time() - record.started, 1), chunk_size=settings.chunk_size,
         running_accuracy=record.history, command=command or " ".join(sys.argv),
+        training_data_sha256=data,
         **record.response_rates())
     storage.save_network(folder, network)
     return network, record.counts
 
 
-def _start(settings, folder, n_images, resume):
+def _start(settings, folder, n_images, resume, data):
     """The network to start from: the checkpoint's when resuming, else a new one.
     Returns (network, the checkpoint's progress record or {})."""
     if not resume:
-        kept = storage.set_aside(folder)
-        if kept:
-            print(f"{folder} held an earlier training: kept as {kept} (to continue an "
-                  f"interrupted training instead, move it back and use --resume)")
         return TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule,
                                         **settings.new_network_values), {}
     checkpoint = storage.load_checkpoint(folder)
@@ -76,7 +87,18 @@ def _start(settings, folder, n_images, resume):
             f"the checkpoint in {folder} is for {_describe(found)}; not the settings "
             f"given now ({_describe(expected)}). Use the same settings, or start without "
             f"--resume.")
-    print(f"resuming {folder} after {state['done']} of {n_images * settings.epochs} images")
+    total = n_images * settings.epochs
+    if state["done"] > total:
+        raise StorageError(
+            f"the training in {folder} has already seen {state['done']} images, more than the "
+            f"{total} of --epochs {settings.epochs}: resume with --epochs "
+            f"{-(-state['done'] // n_images)} or more (or start without --resume)")
+    if state.get("data_sha256", data) != data:
+        raise StorageError(
+            f"the MNIST training images or labels are not those the training in {folder} "
+            f"started with (their SHA-256 differs): resume with the same files (--mnist-dir, "
+            f"$MNIST_DIR), or start without --resume")
+    print(f"resuming {folder} after {state['done']} of {total} images")
     return network, state
 
 
@@ -90,9 +112,10 @@ class _TrainingRecord:
     """After each training chunk: its responses, a checkpoint, and every
     UPDATE_INTERVAL images the released code's running accuracy."""
 
-    def __init__(self, settings, folder, labels, state):
-        """``labels`` in training order; ``state``: the checkpoint's progress or {}."""
-        self.settings, self.folder, self.labels = settings, folder, labels
+    def __init__(self, settings, folder, labels, state, data):
+        """``labels`` in training order; ``state``: the checkpoint's progress or {};
+        ``data``: the SHA-256 of the training images and labels (kept in checkpoints)."""
+        self.settings, self.folder, self.labels, self.data = settings, folder, labels, data
         self.done = done = state.get("done", 0)
         self.started = time.time() - state.get("wall_time_s", 0.0)
         self.counts, self.covered = storage.load_training_counts(folder, done, settings.n_e)
@@ -138,7 +161,7 @@ class _TrainingRecord:
                                spikes=self.totals["spikes"] + int(result.log["spikes"].sum()))
         storage.save_checkpoint(self.folder, result.network, dict(
             n_e=s.n_e, seed=s.seed, examples=len(self.labels) // s.epochs,
-            chunk_size=s.chunk_size, rule=s.rule, done=end,
+            chunk_size=s.chunk_size, rule=s.rule, done=end, data_sha256=self.data,
             wall_time_s=time.time() - self.started, totals=self.totals))
         if end % p.UPDATE_INTERVAL == 0 and end >= 2 * p.UPDATE_INTERVAL:
             self.history = self._running_accuracy()
@@ -159,7 +182,7 @@ def respond(settings, network, images, folder):
     settings = settings.replace(n_e=network.n_e)
     keep = storage.partial_folder(folder, settings, network, images)
     try:
-        storage.check_writable(os.path.join(keep, ""))
+        storage.check_writable(keep, folder=True)
         settings = settings.replace(keep=keep)
     except StorageError:
         print(f"{folder} is read-only: an interrupted {settings.phase} will start again")
@@ -176,13 +199,15 @@ def respond(settings, network, images, folder):
 def label(settings, folder, images, labels):
     """Assign a class to each neuron from the frozen network's responses to
     ``images`` (the training set); store and return the network and the responses."""
-    network = storage.load_network(folder)
-    settings = settings.replace(phase="labelling", seed=network.seed + LABELLING_SEED_OFFSET)
-    result = respond(settings, network, images, folder)
-    network.assignments = lab.assign_labels(result.counts, labels)
-    network.metadata.update(labelled_on=f"first {len(images)} training images",
-                            labelling_images=len(images))
-    storage.save_network(folder, network)
+    storage.require_network_folder(folder)
+    with ownership.Claim(folder, "a labelling"):
+        network = storage.load_network(folder)
+        settings = settings.replace(phase="labelling", seed=network.seed + LABELLING_SEED_OFFSET)
+        result = respond(settings, network, images, folder)
+        network.assignments = lab.assign_labels(result.counts, labels)
+        network.metadata.update(labelled_on=f"first {len(images)} training images",
+                                labelling_images=len(images))
+        storage.save_network(folder, network)
     return network, result
 
 
@@ -195,7 +220,16 @@ def test(settings, folder, images, labels, repeats=1):
     ``presentations_per_image``) and the responses of all repeats."""
     network = storage.load_network(folder, need_assignments=True)
     settings = settings.replace(phase="testing", seed=network.seed + TEST_SEED_OFFSET)
-    result = respond(settings, network, np.concatenate([images] * repeats), folder)
+    settings.replace(n_e=network.n_e).check_memory(
+        images=len(images) * repeats, flags="--examples x --repeats (images shown)")
+    # Claimed (when it can be written) for its kept chunks: a second test of the same
+    # network is refused rather than sharing them.
+    claim = ownership.claim(folder, "a second test")
+    try:
+        result = respond(settings, network, np.concatenate([images] * repeats), folder)
+    finally:
+        if claim is not None:
+            claim.release()
     scores = []
     for repeat in range(repeats):
         shown = slice(repeat * len(images), (repeat + 1) * len(images))

@@ -73,6 +73,12 @@ class Mechanisms:
 FULL_MODEL = Mechanisms()
 
 
+# The labelling and test phases of a network trained with seed s run with seeds s + 1
+# and s + 2, so that their Poisson draws are their own.
+LABELLING_SEED_OFFSET, TEST_SEED_OFFSET = 1, 2
+FROZEN_SEED_OFFSET = max(LABELLING_SEED_OFFSET, TEST_SEED_OFFSET)
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """How to run one phase of one network.
@@ -117,8 +123,10 @@ class RunSettings:
               f"one of {', '.join(p.LEARNING_RULES)}")
         check(_integer(self.n_e) and self.n_e >= 2, "--n-e", self.n_e,
               "an integer of at least 2 (lateral inhibition needs a rival)")
-        check(_integer(self.seed) and 0 <= self.seed < 2 ** 32, "--seed", self.seed,
-              "an integer from 0 to 2**32 - 1")
+        # A network's labelling and test seeds are its training seed + 1 and + 2.
+        top = 2 ** 32 - 1 - (FROZEN_SEED_OFFSET if self.phase == "training" else 0)
+        check(_integer(self.seed) and 0 <= self.seed <= top, "--seed", self.seed,
+              f"an integer from 0 to {top}")
         check(_integer(self.epochs) and self.epochs >= 1, "--epochs", self.epochs,
               "an integer of at least 1")
         check(_integer(self.chunk_size) and self.chunk_size >= 1, "--chunk-size",
@@ -152,14 +160,17 @@ class RunSettings:
         return int(p.N_INPUT * n * 64 + n * (n - 1) * 48
                    + self.chunk_size * p.MAX_PRESENTATIONS // 8 * n * 8 + 200e6)
 
-    def check_memory(self, total=None):
-        """Raise SettingsError if ``memory_estimate`` exceeds 3/4 of the machine's
-        memory (``total`` bytes; default: the physical memory)."""
+    def check_memory(self, total=None, images=0, flags="--n-e"):
+        """Raise SettingsError if ``memory_estimate``, plus what Python keeps for a
+        phase over ``images`` images (pixels and every neuron's spike counts),
+        exceeds 3/4 of the machine's memory (``total`` bytes; default: the physical
+        memory). ``flags``: the options that set these sizes, for the message."""
         total = total or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        needed = self.memory_estimate
-        check(needed <= 0.75 * total, "--n-e", self.n_e,
-              f"small enough to fit in memory: N_e={self.n_e} needs about "
-              f"{needed / 2 ** 30:.1f} GiB, more than 3/4 of this machine's "
+        needed = self.memory_estimate + images * (p.N_INPUT + 16 * self.n_e)
+        check(needed <= 0.75 * total, flags, self.n_e if flags == "--n-e" else images,
+              f"small enough to fit in memory: N_e={self.n_e}"
+              + (f" on {images} images" if images else "") + f" needs "
+              f"about {needed / 2 ** 30:.1f} GiB, more than 3/4 of this machine's "
               f"{total / 2 ** 30:.1f} GiB")
 
     def replace(self, **changes):

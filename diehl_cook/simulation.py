@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from . import storage
 from .engine import Engine, PhaseResult
+from .errors import WorkerDiedError
 
 
 def chunk_seed(seed, first_image):
@@ -116,48 +117,82 @@ def run_phase(settings, network, images, first_image=0, on_chunk=None, bar=None)
 
 
 def _run_parallel(settings, network, images, first_image, jobs, bar):
-    """Whole chunks of a frozen phase spread over ``jobs`` processes; each reports
-    the chunks it runs on a queue for the progress bar."""
+    """Whole chunks of a frozen phase spread over ``jobs`` processes. Each reports on
+    one queue the chunks it finishes (for the progress bar), then its result or its
+    error. A worker that dies without either (killed, out of memory) fails the run
+    with a message instead of leaving it waiting; the others are stopped."""
     size = settings.chunk_size
     n_chunks = -(-len(images) // size)
     bounds = [(k * n_chunks // jobs) * size for k in range(jobs + 1)]
     context = multiprocessing.get_context("spawn")
-    # A plain queue (a pipe), given to the workers as they start: no server process
-    # that could outlive this one if it is killed.
-    done = context.Queue()
-    with context.Pool(jobs, initializer=_start_worker, initargs=(done,)) as pool:
-        tasks = [(settings, network, images[a:b], first_image + a, job)
-                 for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
-        pending = pool.starmap_async(_job, tasks)
-        shown = kept_images(settings, len(images), first_image)
-        while shown < len(images):
-            if pending.ready() and not pending.successful():
-                pending.get()                       # raises the job's error
+    # A plain queue (a pipe): no server process that could outlive this one.
+    messages = context.Queue()
+    workers = [context.Process(target=_job, daemon=True, args=(
+                   settings, network, images[a:b], first_image + a, job, messages))
+               for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    for worker in workers:
+        worker.start()
+    results = {}
+    try:
+        while len(results) < jobs:
             try:
-                count = done.get(timeout=0.5)
+                kind, job, value = messages.get(timeout=0.5)
             except queues.Empty:
+                _check_workers(workers, results, messages, bar, settings)
                 continue
-            shown += count
-            bar.update(count)
-        return PhaseResult.concatenate(pending.get(), bounds[:-1])
+            _take(kind, job, value, results, bar)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+    return PhaseResult.concatenate([results[job] for job in range(jobs)], bounds[:-1])
 
 
-_chunks_done = None     # in a worker of _run_parallel: its queue
+def _take(kind, job, value, results, bar):
+    """One message of a worker: a finished chunk, its result, or its error."""
+    if kind == "chunk":
+        bar.update(value)
+    elif kind == "result":
+        results[job] = value
+    else:
+        raise value
 
 
-def _start_worker(queue):
-    """Initializer of each pool worker: it reports its finished chunks to `queue`."""
-    global _chunks_done
-    _chunks_done = queue
+def _check_workers(workers, results, messages, bar, settings):
+    """Fail if a worker has ended without sending its result (after reading what
+    it sent before it ended)."""
+    dead = [job for job, worker in enumerate(workers)
+            if job not in results and not worker.is_alive()]
+    if not dead:
+        return
+    while True:
+        try:
+            _take(*messages.get(timeout=0.1), results, bar)
+        except queues.Empty:
+            break
+    lost = [job for job in dead if job not in results]
+    if lost:
+        codes = ", ".join(str(workers[job].exitcode) for job in lost)
+        kept = (f"; the finished chunks are kept in {settings.keep}, and the same command "
+                f"continues from them" if settings.keep else "")
+        raise WorkerDiedError(f"a worker process of the {settings.phase} ended without its "
+                              f"result (exit code {codes}: killed, or out of memory?){kept}")
+
+
+def _job(settings, network, images, first_image, job, messages):
+    """One process of ``_run_parallel``: its own engine and build directory."""
     # Ctrl-C reaches the whole process group: the parent reports the interruption
-    # and stops the pool, so a worker leaves quietly instead of printing a
+    # and stops the workers, so a worker leaves quietly instead of printing a
     # KeyboardInterrupt traceback (a Python handler, unlike SIG_IGN, is not
     # inherited by the compiled program, which still stops at once).
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
-
-
-def _job(settings, network, images, first_image, job):
-    """One process of ``_run_parallel``: its own engine and build directory."""
-    with Engine(settings, network.delays, job=job) as engine:
-        return run_chunks(engine, network, images, first_image,
-                          lambda end, result: _chunks_done.put(len(result.counts)))
+    try:
+        with Engine(settings, network.delays, job=job) as engine:
+            result = run_chunks(engine, network, images, first_image,
+                                lambda end, result: messages.put(("chunk", job, len(result.counts))))
+        messages.put(("result", job, result))
+    except KeyboardInterrupt:       # Ctrl-C (the parent reports it), even mid-compilation
+        sys.exit(130)
+    except Exception as error:      # sent to the parent, which raises it
+        messages.put(("error", job, error))

@@ -18,17 +18,22 @@ without a recorded learning rule was trained with the triplet rule (the only one
 before version 0.2); one without per-size values, with the released code's
 (``LEGACY_VALUES``: the only ones before version 0.3).
 """
+import errno
 import glob
 import hashlib
 import json
 import os
 import platform
 import shutil
+import signal
 import tempfile
+import threading
 import zipfile
+from contextlib import contextmanager
 
 import numpy as np
 
+from . import ownership
 from . import parameters as p
 from .errors import StorageError
 from .network import TrainedNetwork
@@ -43,19 +48,51 @@ def _size_values(record):
 
 
 def _atomic_write(path, write):
+    """Write a file whole or not at all: to a temporary name, then renamed. The
+    signals that stop a command wait until the write is done (a signal inside it
+    would leave the cleanup half done), then stop it as usual."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    _remove_orphans(directory)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".tmp-{os.getpid()}-")
+    with signals_deferred():
+        os.makedirs(directory, exist_ok=True)
+        _remove_orphans(directory)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".tmp-{os.getpid()}-")
+        try:
+            with os.fdopen(handle, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(temporary, 0o666 & ~_umask())    # mkstemp makes it 0600
+            os.replace(temporary, path)
+        except BaseException as error:
+            os.unlink(temporary)
+            if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+                raise StorageError(f"the disk is full: {path} could not be written (nothing "
+                                   f"was half-written; free space in {directory} and run "
+                                   f"again)") from None
+            raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextmanager
+def signals_deferred():
+    """Inside the block, SIGINT, SIGTERM and SIGHUP are held back; they are delivered
+    (and stop the command) when it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _remove_orphans(directory):
@@ -80,18 +117,29 @@ def _alive(pid):
     return True
 
 
-def check_writable(path):
-    """Raise StorageError now, before any work, if ``path`` (a file to write, or a
-    folder with a trailing separator) cannot be written."""
+def check_writable(path, folder=False):
+    """Raise StorageError now, before any work, if ``path`` (a file to write, or
+    with ``folder`` a folder to write into) cannot be written, is of the other kind,
+    or is one of a network folder's own files."""
+    if ownership.network_file(path):
+        raise StorageError(f"cannot write {path}: it is one of the files of the network "
+                           f"folder {os.path.dirname(os.path.abspath(path))}; choose another name")
+    if not folder and (os.path.isdir(path) or path.endswith(os.sep)):
+        raise StorageError(f"cannot write {path}: it is a folder; give a file name")
+    if folder and os.path.exists(path) and not os.path.isdir(path):
+        raise StorageError(f"cannot write into {path}: it is a file, not a folder")
+    if folder:
+        path = os.path.join(path, "")
     directory = os.path.dirname(os.path.abspath(path)) or "."
     try:
         os.makedirs(directory, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):
             pass
+    except FileExistsError:
+        raise StorageError(f"cannot write {path}: a file stands where a folder of its path "
+                           f"should be") from None
     except OSError as error:
         raise StorageError(f"cannot write {path}: {error.strerror or error}") from None
-    if os.path.isdir(path) and not path.endswith(os.sep):
-        raise StorageError(f"cannot write {path}: it is a folder")
 
 
 def save_array(path, array):
@@ -104,6 +152,14 @@ def save_json(path, data):
 
 def _digest(array):
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def digest(*arrays):
+    """One SHA-256 of several arrays (e.g. training images and labels)."""
+    hashed = hashlib.sha256()
+    for array in arrays:
+        hashed.update(np.ascontiguousarray(array).tobytes())
+    return hashed.hexdigest()
 
 
 def versions():
@@ -129,12 +185,14 @@ def save_network(folder, network):
                     versions=versions(), sha256={},
                     # the parameters it was trained with (labelling keeps them)
                     parameters=network.metadata.get("parameters") or model_parameters())
-    for name in ARRAYS:
-        array = getattr(network, name)
-        if array is not None:
-            save_array(os.path.join(folder, f"{name}.npy"), array)
-            metadata["sha256"][name] = _digest(array)
-    save_json(os.path.join(folder, "metadata.json"), metadata)
+    with ownership.saving(folder):
+        ownership.mark(folder, ownership.NETWORK_MARKER)
+        for name in ARRAYS:
+            array = getattr(network, name)
+            if array is not None:
+                save_array(os.path.join(folder, f"{name}.npy"), array)
+                metadata["sha256"][name] = _digest(array)
+        save_json(os.path.join(folder, "metadata.json"), metadata)
 
 
 def _load_array(folder, name, shape, digest):
@@ -179,19 +237,29 @@ def invalid_values(name, array):
 def load_network(folder, need_assignments=False):
     """Load a network folder, checking that its arrays are the ones its metadata
     lists (shape, SHA-256) and hold valid values."""
-    path = os.path.join(folder, "metadata.json")
+    require_network_folder(folder)
+    with ownership.reading(folder):
+        return _load_network(folder, need_assignments)
+
+
+def require_network_folder(folder):
     if not os.path.isdir(folder):
         raise StorageError(f"no network folder '{folder}' (train one with scripts/train.py)")
+
+
+def _load_network(folder, need_assignments):
+    path = os.path.join(folder, "metadata.json")
     try:
         with open(path) as f:
             metadata = json.load(f)
         n_e = int(metadata["n_e"])
+        seed, values = int(metadata.get("seed", 0)), _size_values(metadata)
+        digests = dict(metadata.get("sha256") or {})
     except FileNotFoundError:
         raise StorageError(f"{path} is missing: '{folder}' is not a trained network "
                            f"(or its training never finished a chunk)") from None
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise StorageError(f"{path} is corrupt: {error}") from error
-    digests = metadata.get("sha256", {})
     weights = _load_array(folder, "weights", (p.N_INPUT, n_e), digests.get("weights"))
     theta = _load_array(folder, "theta", (n_e,), digests.get("theta"))
     assignments = None
@@ -201,9 +269,8 @@ def load_network(folder, need_assignments=False):
                            f"--weights {folder}")
     if "assignments" in digests:
         assignments = _load_array(folder, "assignments", (n_e,), digests["assignments"])
-    return TrainedNetwork(weights, theta, int(metadata.get("seed", 0)),
-                          metadata.get("rule", "triplet"), assignments, metadata,
-                          **_size_values(metadata))
+    return TrainedNetwork(weights, theta, seed, metadata.get("rule", "triplet"), assignments,
+                          metadata, **values)
 
 
 def save_checkpoint(folder, network, progress):
@@ -224,10 +291,16 @@ def load_checkpoint(folder):
         with np.load(path, allow_pickle=False) as data:
             weights, theta = data["weights"], data["theta"]
             progress = json.loads(str(data["progress"]))
-    except (ValueError, OSError, KeyError, EOFError) as error:
-        raise StorageError(f"{path} is corrupt: {error}") from error
-    network = TrainedNetwork(weights, theta, progress["seed"], progress.get("rule", "triplet"),
-                             **_size_values(progress))
+        seed, n_e = int(progress["seed"]), int(progress.get("n_e", theta.size))
+        int(progress["done"])
+        if weights.shape != (p.N_INPUT, n_e) or theta.shape != (n_e,):
+            raise ValueError(f"arrays of shapes {weights.shape} and {theta.shape} for "
+                             f"N_e = {n_e}")
+        network = TrainedNetwork(weights, theta, seed, progress.get("rule", "triplet"),
+                                 **_size_values(progress))
+    except (ValueError, OSError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        raise StorageError(f"{path} is corrupt ({error}): it cannot be resumed. Start "
+                           f"again without --resume (the folder is set aside first)") from None
     return network, progress
 
 
@@ -245,10 +318,14 @@ def _log_files(folder):
 
 
 def _read_counts(path):
-    if path.endswith(".npy"):
-        return np.load(path)
-    with np.load(path) as data:
-        return data["counts"]
+    try:
+        if path.endswith(".npy"):
+            return np.load(path)
+        with np.load(path) as data:
+            return data["counts"]
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise StorageError(f"{path} is corrupt ({error}): delete it and resume; the "
+                           f"training goes on without the responses it held") from None
 
 
 def save_training_counts(folder, start, counts):
@@ -286,16 +363,20 @@ def uncovered_stretches(covered):
 
 
 def set_aside(folder):
-    """Rename a non-empty ``folder`` to the first free ``<folder>.previous-<k>``, so a
-    new training never overwrites nor mixes with an earlier one. Returns the new
-    name, or None if there was nothing to keep."""
+    """Rename a non-empty network ``folder`` to the first free
+    ``<folder>.previous-<k>``, so a new training never overwrites nor mixes with an
+    earlier one. Returns the new name, or None if there was nothing to keep. Only a
+    network folder is renamed (``ownership.check_new_network_folder``), and only when
+    no other command is using it."""
     if not os.path.isdir(folder) or not os.listdir(folder):
         return None
+    ownership.check_new_network_folder(folder)
     base = os.path.normpath(folder)
-    k = 1
-    while os.path.exists(f"{base}.previous-{k}"):
-        k += 1
-    os.rename(base, f"{base}.previous-{k}")
+    with ownership.Claim(folder, "setting it aside for a new training"):
+        k = 1
+        while os.path.exists(f"{base}.previous-{k}"):
+            k += 1
+        os.rename(base, f"{base}.previous-{k}")
     return f"{base}.previous-{k}"
 
 

@@ -55,6 +55,39 @@ def test_dark_background_and_transparency_are_understood(train_set, tmp_path):
     assert dark[0].max() == 0 and dark.max() == 255
 
 
+def test_pictures_of_every_depth_and_mode_read_as_they_look(train_set, tmp_path):
+    """The same dark digit on white, saved as 8-bit grey, 16-bit grey, float TIFF
+    (0..1), palette, CMYK and rotated by its EXIF orientation, gives one image."""
+    digit = train_set[0][0]
+    big = np.asarray(Image.fromarray(255 - digit).resize((140, 140), Image.BICUBIC))
+    grey = Image.fromarray(big)
+    expected = images.from_picture(grey)
+    assert expected.max() == 255 and 50 < (expected > 0).sum() < 400
+    pictures = {
+        "16-bit.png": Image.fromarray(big.astype(np.uint16) * 257),
+        "float.tiff": Image.fromarray(big.astype(np.float32) / 255),
+        "palette.png": grey.convert("P"),
+        "cmyk.jpg": grey.convert("CMYK"),
+    }
+    for name, picture in pictures.items():
+        picture.save(tmp_path / name)
+        converted = images.from_file(tmp_path / name)
+        assert np.abs(converted.astype(int) - expected).mean() < 3, name
+    rotated = grey.rotate(90, expand=True)          # stored sideways, EXIF says turn it back
+    exif = Image.Exif()
+    exif[0x0112] = 6                                # orientation: turn 90 degrees clockwise to view
+    rotated.save(tmp_path / "rotated.jpg", exif=exif)
+    converted = images.from_file(tmp_path / "rotated.jpg")
+    assert np.abs(converted.astype(int) - expected).mean() < 3
+
+
+def test_a_picture_too_large_is_refused(tmp_path, monkeypatch):
+    Image.new("L", (400, 400), 255).save(tmp_path / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)    # so that 400 x 400 is "too large"
+    with pytest.raises(ImageError, match="too large"):
+        images.from_file(tmp_path / "huge.png")
+
+
 def test_blank_unreadable_and_missing_images_are_refused(tmp_path):
     Image.new("L", (40, 40), 255).save(tmp_path / "blank.png")
     (tmp_path / "text.png").write_text("not an image")
@@ -80,23 +113,29 @@ def test_arrays_in_mnist_form_are_accepted_as_uint8_or_floats():
 
 
 @pytest.mark.compile
-def test_the_classifier_answers_as_evaluate_does(settings, train_set, tmp_path):
-    """The API on a batch gives the test phase's responses and predictions (same
-    draws), and reuses its compiled program for the next batch."""
+def test_one_image_one_answer_in_any_batch_and_order(settings, train_set, tmp_path):
+    """The API draws each image's input from the image itself: the same picture gets
+    the same spikes, scores and digit at any position of any batch, repeated or not,
+    and the compiled program is reused from batch to batch."""
     batch, labels = train_set[0][:CHUNK], train_set[1][:CHUNK]
     pipeline.train(settings, tmp_path, batch, labels)
     pipeline.label(settings, tmp_path, batch, labels)
-    (scores,), tested = pipeline.test(settings, tmp_path, batch[:8], labels[:8])
     classifier = Classifier.load(tmp_path, chunk_size=settings.chunk_size,
                                  build_dir=settings.build_dir)
-    answer = classifier.classify(batch[:8] / 255.0)
-    assert np.array_equal(answer.counts, tested.counts)
-    assert np.array_equal(answer.digits, scores["predictions"])
-    assert answer.scores.shape == (8, 10)
+    answer = classifier.classify(batch[:6] / 255.0)
+    assert answer.scores.shape == (6, 10) and answer.counts.sum() > 0
     engine = classifier._engine
-    first = classifier.classify(batch[0])      # first of its batch: the same draws
+    again = classifier.classify(np.stack([batch[3], batch[0], batch[0], batch[3], batch[0]]))
     assert classifier._engine is engine
-    assert np.array_equal(first.counts[0], answer.counts[0])
+    for k, image in enumerate([3, 0, 0, 3, 0]):
+        assert np.array_equal(again.counts[k], answer.counts[image])
+        assert again.digits[k] == answer.digits[image]
+        assert np.array_equal(again.scores[k], answer.scores[image], equal_nan=True)
+    alone = classifier.classify(batch[5])
+    assert np.array_equal(alone.counts[0], answer.counts[5])
+    # different pictures get draws of their own (not one shared stream)
+    assert classifier.image_seed(batch[0]) != classifier.image_seed(batch[1])
+    classifier.close()
 
 
 @pytest.mark.compile

@@ -65,17 +65,25 @@ def test_two_trainings_with_the_same_settings_at_once(tmp_path, env):  # noqa: F
     assert len([f for f in os.listdir(tmp_path / "build") if not f.endswith(".lock")]) == 2
 
 
+DIEHL_COOK = os.path.join(os.path.dirname(sys.executable), "diehl-cook")
+
+
+def make_program_folder(folder):
+    from diehl_cook import ownership
+    ownership.mark(str(folder), ownership.PROGRAM_MARKER)
+    (folder / "main").write_bytes(b"x" * 1000)
+
+
 def test_cache_clearing_keeps_programs_in_use(tmp_path):
     from diehl_cook.engine import cached_programs, remove_program
     for name in ("frozen-a-job0", "frozen-b-job0"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "main").write_bytes(b"x" * 1000)
+        make_program_folder(tmp_path / name)
     holder = subprocess.Popen([sys.executable, "-c", CLAIM, str(tmp_path / "frozen-a-job0"), "30"],
                               stdout=subprocess.PIPE, text=True)
     try:
         holder.stdout.readline()
-        assert [size for _, size in cached_programs(str(tmp_path))] == [1000, 1000]
-        cleared = subprocess.run(["diehl-cook", "cache", "--clear", "--build-dir", str(tmp_path)],
+        assert len(cached_programs(str(tmp_path))) == 2
+        cleared = subprocess.run([DIEHL_COOK, "cache", "--clear", "--build-dir", str(tmp_path)],
                                  capture_output=True, text=True)
         assert "2 compiled programs" in cleared.stdout
         assert "cleared 1; kept 1 in use" in cleared.stdout
@@ -85,3 +93,45 @@ def test_cache_clearing_keeps_programs_in_use(tmp_path):
         holder.wait()
     assert remove_program(str(tmp_path / "frozen-a-job0"))
     assert cached_programs(str(tmp_path)) == []
+
+
+def test_cache_clearing_touches_only_the_folders_it_made(tmp_path):
+    """A mistyped --build-dir (or $DIEHL_COOK_BUILD_DIR) pointing at a user's folder."""
+    make_program_folder(tmp_path / "frozen-n400-chunk1000-abc-job0")
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "chapter1.tex").write_text("...")
+    network = tmp_path / "my-network"
+    network.mkdir()
+    (network / "metadata.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("...")
+    cleared = subprocess.run([DIEHL_COOK, "cache", "--clear", "--build-dir", str(tmp_path)],
+                             capture_output=True, text=True)
+    assert cleared.returncode == 0, cleared.stderr
+    assert "1 compiled programs" in cleared.stdout and "never touched" in cleared.stdout
+    assert (tmp_path / "thesis" / "chapter1.tex").exists()
+    assert (network / "metadata.json").exists() and (tmp_path / "notes.txt").exists()
+    assert not (tmp_path / "frozen-n400-chunk1000-abc-job0").exists()
+
+
+def test_a_build_folder_that_is_a_file_is_an_error(tmp_path):
+    build = tmp_path / "build"
+    build.write_text("not a folder")
+    for command in (["cache", "--clear"], ["cache"]):
+        done = subprocess.run([DIEHL_COOK, *command, "--build-dir", str(build)],
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and "is a file" in done.stderr, done.stderr
+    from diehl_cook.engine import claim_build_dir
+    from diehl_cook.errors import StorageError
+    with pytest.raises(StorageError, match="is a file"):
+        claim_build_dir(str(build / "program-job0"))
+    assert build.read_text() == "not a folder"
+
+
+def test_a_folder_that_is_not_a_program_is_never_built_into(tmp_path):
+    from diehl_cook.engine import claim_build_dir, release_build_dir
+    (tmp_path / "program-job0").mkdir()
+    (tmp_path / "program-job0" / "mine.txt").write_text("a user's file")
+    claimed = claim_build_dir(str(tmp_path / "program-job0"))
+    assert claimed == str(tmp_path / "program-job0") + "-2"
+    release_build_dir(claimed)
+    assert os.listdir(tmp_path / "program-job0") == ["mine.txt"]

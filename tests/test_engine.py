@@ -221,6 +221,22 @@ def test_resume_with_other_settings_is_refused(settings, train_set, tmp_path):
         pipeline.train(settings.replace(w_inh_exc=9.0), tmp_path, images, labels, resume=True)
 
 
+def test_resume_refuses_a_plan_shorter_than_done_and_other_mnist_files(settings, train_set,
+                                                                       tmp_path):
+    images, labels = train_set[0][:CHUNK], train_set[1][:CHUNK]
+    pipeline.train(settings.replace(epochs=2), tmp_path, images, labels)
+    with pytest.raises(StorageError, match="already seen 40 images.*--epochs 2 or more"):
+        pipeline.train(settings, tmp_path, images, labels, resume=True)
+    changed = images.copy()
+    changed[0, 14, 14] ^= 1                               # one pixel of one image
+    with pytest.raises(StorageError, match="not those the training .* started with"):
+        pipeline.train(settings.replace(epochs=3), tmp_path, changed, labels, resume=True)
+    with pytest.raises(StorageError, match="not those the training .* started with"):
+        pipeline.train(settings.replace(epochs=3), tmp_path, images, labels[::-1], resume=True)
+    network, _ = pipeline.train(settings.replace(epochs=3), tmp_path, images, labels, resume=True)
+    assert network.metadata["images_seen"] == 3 * CHUNK
+
+
 def test_parallel_frozen_run_equals_one_job(settings, train_set, small_network):
     images = train_set[0][:2 * CHUNK]
     frozen = settings.replace(phase="testing", seed=11)
@@ -321,7 +337,7 @@ def test_an_interrupted_labelling_continues_from_its_finished_chunks(settings, t
     assert np.array_equal(again.assignments, labelled.assignments)
     assert not (tmp_path / "partial").exists()
 
-    def read_only(path):
+    def read_only(path, folder=False):
         raise StorageError(f"cannot write {path}")
     monkeypatch.setattr(storage, "check_writable", read_only)
     ran.clear()

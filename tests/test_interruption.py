@@ -3,7 +3,9 @@ process alone (kill -INT, here to a background job, which a shell starts with
 SIGINT ignored). The command stops at once with exit code 130 and the README's
 message; the checkpoint is intact and --resume continues. ``kill`` (SIGTERM) stops
 it the same way with exit code 143."""
+import glob
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import numpy as np
 import pytest
 
 from diehl_cook import pipeline
-from diehl_cook.storage import load_checkpoint
+from diehl_cook.storage import load_checkpoint, load_network
 
 from conftest import N_E, ROOT
 from test_scripts import env  # noqa: F401  (a fixture)
@@ -41,7 +43,7 @@ def wait_for(path, process, timeout=600):
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("target", ["group", "background job", "sigterm"])
+@pytest.mark.parametrize("target", ["group", "background job", "sigterm", "sighup"])
 def test_ctrl_c_while_training_stops_with_the_resume_hint(target, tmp_path, env):  # noqa: F811
     out = tmp_path / "net"
     command = ("train.py", "--n-e", N_E, "--examples", 1000, "--chunk-size", 20,
@@ -54,9 +56,10 @@ def test_ctrl_c_while_training_stops_with_the_resume_hint(target, tmp_path, env)
     elif target == "background job":
         training.send_signal(signal.SIGINT)
     else:
-        training.send_signal(signal.SIGTERM)
+        training.send_signal(signal.SIGTERM if target == "sigterm" else signal.SIGHUP)
     _, errors = training.communicate(timeout=120)
-    word, code = ("terminated", 143) if target == "sigterm" else ("interrupted", 130)
+    word, code = dict(sigterm=("terminated", 143), sighup=("hung up", 129)).get(
+        target, ("interrupted", 130))
     assert training.returncode == code, errors
     assert f"{word}: the finished chunks are saved in" in errors and "--resume" in errors
     assert "Traceback" not in errors
@@ -77,11 +80,44 @@ def test_ctrl_c_during_a_parallel_evaluation(settings, train_set, tmp_path, env)
     pipeline.label(settings.replace(chunk_size=20), tmp_path, images, labels)
     evaluation = start("evaluate.py", "--weights", tmp_path, "--jobs", 2, "--chunk-size", 20,
                        "--examples", 200, "--repeats", 1000, env=env)
-    time.sleep(25)
-    assert evaluation.poll() is None
+    deadline = time.time() + 600
+    while not glob.glob(str(tmp_path / "partial" / "*" / "chunk_*.npz")):  # a chunk is kept
+        assert evaluation.poll() is None, evaluation.communicate()
+        assert time.time() < deadline, "no chunk was finished"
+        time.sleep(0.2)
     os.killpg(evaluation.pid, signal.SIGINT)
     _, errors = evaluation.communicate(timeout=120)
     assert evaluation.returncode == 130, errors
     assert "interrupted" in errors and "Traceback" not in errors
     assert "the same command continues from them" in errors
     assert np.load(tmp_path / "assignments.npy").shape == (N_E,)
+
+
+def test_sigterm_at_random_moments_always_ends_the_same_way(tmp_path, env):  # noqa: F811
+    """SIGTERM at 20 moments drawn over a whole short training (start, compiling or
+    reusing the program, chunks, checkpoint and log writes, the final save): every
+    run ends with exit code 143 and "terminated" (-15 if the signal came before
+    Python had set its handler), never another exception, and leaves what it saved
+    whole. A run that finished first exits 0."""
+    moments = random.Random(0)
+    command = ("train.py", "--n-e", N_E, "--examples", 60, "--chunk-size", 20,
+               "--rule", "triplet", "--seed", 3)
+    started = time.time()
+    whole = start(*command, "--out", tmp_path / "whole", env=env)
+    assert whole.wait(timeout=600) == 0, whole.communicate()
+    span = time.time() - started
+    for k in range(20):
+        out = tmp_path / f"net{k}"
+        training = start(*command, "--out", out, env=env)
+        time.sleep(moments.uniform(0, span))
+        training.send_signal(signal.SIGTERM)
+        _, errors = training.communicate(timeout=600)
+        assert training.returncode in (143, -15, 0), (k, errors)
+        assert "Traceback" not in errors, (k, errors)
+        if training.returncode == 143:
+            assert "terminated" in errors, (k, errors)
+        if (out / "checkpoint.npz").exists():
+            load_checkpoint(out)
+        if (out / "metadata.json").exists():
+            assert load_network(out).n_e == N_E
+        assert not out.exists() or not [f for f in os.listdir(out) if f.startswith(".tmp")]

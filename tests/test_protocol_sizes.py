@@ -71,3 +71,9 @@ def test_a_network_too_big_for_memory_is_refused_before_any_work():
         RunSettings(n_e=20000).check_memory(total=24 * 2 ** 30)
     with pytest.raises(SettingsError, match="--n-e must be small enough to fit in memory"):
         RunSettings(n_e=10 ** 7).check_memory()
+    # what Python keeps for a phase scales with the images shown (evaluate --repeats)
+    flags = "--examples x --repeats"
+    RunSettings(n_e=400).check_memory(total=24 * 2 ** 30, images=10 ** 5, flags=flags)
+    with pytest.raises(SettingsError, match=r"--examples x --repeats must be .* N_e=400 on "
+                                            r"10000000000 images needs about"):
+        RunSettings(n_e=400).check_memory(total=24 * 2 ** 30, images=10 ** 10, flags=flags)

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from diehl_cook import storage
 from diehl_cook.errors import StorageError
 from diehl_cook.network import TrainedNetwork
 from diehl_cook.storage import (load_checkpoint, load_network, save_checkpoint, save_network,
@@ -80,9 +81,15 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
     back, progress = load_checkpoint(tmp_path)
     assert np.array_equal(back.weights, net.weights) and np.array_equal(back.theta, net.theta)
     assert progress["done"] == 40 and (back.seed, back.rule) == (3, "pre-post")
-    (tmp_path / "checkpoint.npz").write_bytes(b"PK broken")
-    with pytest.raises(StorageError, match="corrupt"):
-        load_checkpoint(tmp_path)
+    whole = (tmp_path / "checkpoint.npz").read_bytes()
+    for broken in (b"PK broken", whole[:len(whole) // 2]):        # garbage, truncated
+        (tmp_path / "checkpoint.npz").write_bytes(broken)
+        with pytest.raises(StorageError, match="corrupt"):
+            load_checkpoint(tmp_path)
+    for progress in (dict(done=40), dict(done=40, seed="x"), dict(done=40, seed=3, n_e=7)):
+        save_checkpoint(tmp_path, net, progress)      # no seed, a seed not a number, a size
+        with pytest.raises(StorageError, match="corrupt"):  # that is not the arrays'
+            load_checkpoint(tmp_path)
 
 
 def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
@@ -176,8 +183,8 @@ def test_a_new_training_keeps_an_earlier_one_aside(tmp_path):
     assert not folder.exists()
     save_network(folder, make())
     assert set_aside(folder) == f"{folder}.previous-2"
-    assert sorted(os.listdir(f"{folder}.previous-1")) == ["evaluation.json", "metadata.json",
-                                                         "theta.npy", "weights.npy"]
+    kept = [name for name in os.listdir(f"{folder}.previous-1") if not name.startswith(".")]
+    assert sorted(kept) == ["evaluation.json", "metadata.json", "theta.npy", "weights.npy"]
     assert set_aside(tmp_path / "none") is None
 
 
@@ -225,7 +232,8 @@ def test_training_stops_when_weights_or_theta_diverge(tmp_path):
     from diehl_cook.errors import DivergedError
     from diehl_cook.pipeline import _TrainingRecord
     from diehl_cook.settings import RunSettings
-    record = _TrainingRecord(RunSettings(n_e=5, chunk_size=2), tmp_path, np.zeros(2, int), {})
+    record = _TrainingRecord(RunSettings(n_e=5, chunk_size=2), tmp_path, np.zeros(2, int), {},
+                             data="sha")
     network = make()
     network.theta[2] = np.nan
     result = PhaseResult(np.ones((2, 5), int), np.ones(2, int),
@@ -263,3 +271,41 @@ def test_kept_chunks_belong_to_one_network_images_and_seed(tmp_path):
     with open(os.path.join(where, "chunk_00000006.npz"), "wb") as f:
         f.write(b"broken")                            # a corrupt chunk is run again
     assert load_chunk(where, 6) is None
+
+
+def test_a_signal_inside_a_write_stops_the_command_after_the_write(tmp_path):
+    """The signal arrives while the file is being written: the write completes, then
+    the command stops as on any other signal (no other exception, no temporary file)."""
+    import signal as signals
+    from diehl_cook.cli import Terminated, signals_stop_the_run
+
+    def write_and_get_killed(file):
+        os.kill(os.getpid(), signals.SIGTERM)
+        file.write(b"whole")
+
+    with signals_stop_the_run():
+        with pytest.raises(Terminated):
+            storage._atomic_write(str(tmp_path / "file"), write_and_get_killed)
+    assert (tmp_path / "file").read_bytes() == b"whole"
+    assert os.listdir(tmp_path) == ["file"]
+
+
+def test_files_follow_the_umask(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        save_network(tmp_path / "net", make())
+    finally:
+        os.umask(previous)
+    assert (os.stat(tmp_path / "net" / "weights.npy").st_mode & 0o777) == 0o640
+    assert (os.stat(tmp_path / "net" / "metadata.json").st_mode & 0o777) == 0o640
+
+
+def test_metadata_with_values_of_the_wrong_kind_is_reported_corrupt(tmp_path):
+    for change in (dict(seed="zero"), dict(theta_plus="x"), dict(sha256=None), dict(n_e=None)):
+        folder = tmp_path / str(len(os.listdir(tmp_path)))
+        save_network(folder, make())
+        metadata = json.loads((folder / "metadata.json").read_text())
+        metadata.update(change)
+        (folder / "metadata.json").write_text(json.dumps(metadata))
+        with pytest.raises(StorageError, match="corrupt|not listed"):
+            load_network(folder)

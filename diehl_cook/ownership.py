@@ -1,0 +1,141 @@
+"""What this project owns on disk, and who is using it.
+
+Two kinds of folders are made by this project: network folders (``weights/n400``...)
+and compiled-program folders (in the build cache). Each carries a marker file, so
+that nothing else is ever moved, renamed or deleted:
+
+- ``.diehl_cook-network`` in a network folder (written with its first file; a folder
+  without it but with a ``metadata.json`` or ``checkpoint.npz`` is a network folder
+  of an older version);
+- ``.diehl_cook-program`` in a compiled-program folder.
+
+A command that writes a network folder (train, label, evaluate) claims it for its
+whole run (``claim``: an exclusive lock on ``.diehl_cook.lock`` inside it); a second
+writer is refused at once with the first one's process id and command. Saving and
+loading a network take a short lock of their own (``saving``, ``reading``), so a
+reader never sees the arrays of one save with the metadata of another.
+"""
+import fcntl
+import os
+import sys
+from contextlib import contextmanager
+
+from .errors import StorageError
+
+NETWORK_MARKER = ".diehl_cook-network"
+PROGRAM_MARKER = ".diehl_cook-program"
+CLAIM_LOCK = ".diehl_cook.lock"
+SAVE_LOCK = ".diehl_cook.save.lock"
+NETWORK_FILES = ("weights.npy", "theta.npy", "assignments.npy", "metadata.json",
+                 "checkpoint.npz", "training_log", "partial", NETWORK_MARKER, CLAIM_LOCK,
+                 SAVE_LOCK)
+
+
+def mark(folder, marker):
+    """Create ``folder`` if needed and put ``marker`` in it."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, marker)
+    if not os.path.exists(path):
+        with open(path, "w") as file:
+            file.write("made by diehl_cook; this folder may be replaced or deleted by it\n")
+
+
+def is_network_folder(folder):
+    return os.path.isdir(folder) and any(
+        os.path.exists(os.path.join(folder, name))
+        for name in (NETWORK_MARKER, "metadata.json", "checkpoint.npz"))
+
+
+def is_program_folder(folder):
+    return os.path.isfile(os.path.join(folder, PROGRAM_MARKER))
+
+
+def network_file(path):
+    """Whether ``path`` is one of a network folder's own files (or inside one of
+    its sub-folders): no output may be written there."""
+    path = os.path.abspath(path)
+    while True:
+        folder, name = os.path.split(path)
+        if name in NETWORK_FILES and is_network_folder(folder):
+            return True
+        if folder == path:
+            return False
+        path = folder
+
+
+def check_new_network_folder(folder):
+    """A folder that a training may write: missing, empty, or a network folder."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise StorageError(f"--out {folder} is a file, not a folder: choose a folder name")
+    if os.path.isdir(folder) and os.listdir(folder) and not is_network_folder(folder):
+        raise StorageError(f"--out {folder} is a folder that holds other files and is not a "
+                           f"network folder: nothing in it was touched. Choose a new or empty "
+                           f"folder (e.g. weights/mine)")
+
+
+class Claim:
+    """An exclusive, non-blocking lock on a folder for one command's whole run."""
+
+    def __init__(self, folder, what):
+        self.folder = folder
+        self.file = open(os.path.join(folder, CLAIM_LOCK), "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "another process"
+            self.file.close()
+            raise StorageError(f"{folder} is in use by another command ({holder}): {what} "
+                               f"cannot start now. Wait for it to end, or use another "
+                               f"folder") from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"pid {os.getpid()}: {' '.join(sys.argv)}")
+        self.file.flush()
+
+    def release(self):
+        if not self.file.closed:
+            self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
+def claim(folder, what):
+    """Claim ``folder`` (see ``Claim``), or None if it cannot be written at all (a
+    read-only network is only read, so nobody else can be writing it either)."""
+    try:
+        return Claim(folder, what)
+    except PermissionError:
+        return None
+    except OSError as error:
+        if error.errno == 30:       # read-only file system
+            return None
+        raise
+
+
+@contextmanager
+def _locked(folder, kind):
+    path = os.path.join(folder, SAVE_LOCK)
+    try:
+        file = open(path, "a+")
+    except OSError:     # a read-only folder: nobody saves into it
+        yield
+        return
+    with file:
+        fcntl.flock(file, kind)
+        yield
+
+
+def saving(folder):
+    """Held while a network's files are written (others neither save nor read)."""
+    os.makedirs(folder, exist_ok=True)
+    return _locked(folder, fcntl.LOCK_EX)
+
+
+def reading(folder):
+    """Held while a network's files are read (no save in between)."""
+    return _locked(folder, fcntl.LOCK_SH)
