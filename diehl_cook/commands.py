@@ -164,8 +164,7 @@ def plot(args):
         print(f"{args.weights}/metadata.json records no running accuracy: "
               "no training-accuracy figure")
     if args.result:
-        with open(args.result) as f:
-            result = json.load(f)
+        result = storage.load_evaluation_file(args.result)
         repeats = result.get("repeats", 1)
         shown = f"{result['test_images']} images" + (f" x {repeats} repeats" if repeats > 1
                                                       else "")

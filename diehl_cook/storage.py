@@ -385,8 +385,27 @@ def load_evaluation(folder):
     path = os.path.join(folder, "evaluation.json")
     if not os.path.exists(path):
         return None
-    with open(path) as handle:
-        return json.load(handle)
+    return load_evaluation_file(path)
+
+
+EVALUATION_FIELDS = dict(accuracy=float, test_images=int, confusion_matrix=list)
+
+
+def load_evaluation_file(path):
+    """A JSON file written by ``evaluate --json``, checked for the fields that are read."""
+    try:
+        with open(path) as handle:
+            result = json.load(handle)
+        for name, kind in EVALUATION_FIELDS.items():
+            kind(result[name])
+        np.asarray(result["confusion_matrix"], dtype=float).reshape(p.N_CLASSES, p.N_CLASSES)
+        int(result.get("repeats", 1))
+    except FileNotFoundError:
+        raise StorageError(f"{path}: no such file (write one with evaluate --json)") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise StorageError(f"{path} is not a result of evaluate --json ({type(error).__name__}: "
+                           f"{error})") from None
+    return result
 
 
 def training_log_summary(folder):

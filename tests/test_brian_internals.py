@@ -212,3 +212,23 @@ def test_the_device_copies_the_queue_that_spike_queue_by_runs_rewrites():
     assert '"cspikequeue.cpp"' in source and '"spikequeue.h"' in source
     brians = (pathlib.Path(brian2.synapses.__file__).parent / "cspikequeue.cpp").read_text()
     assert brian_internals.QUEUE_PUSH_BY_RUNS in brian_internals.spike_queue_by_runs(brians)
+
+
+def test_make_runs_with_one_job_per_core(tmp_path, monkeypatch):
+    """Brian's default "-j" starts as many compilers as there are files."""
+    from brian2 import prefs
+    from diehl_cook.engine import Engine
+    from diehl_cook.network import initial_state
+    from diehl_cook.settings import RunSettings
+
+    class Built(Exception):
+        pass
+
+    def build(self, **kwargs):
+        raise Built(list(prefs["devices.cpp_standalone.extra_make_args_unix"]))
+    monkeypatch.setattr(brian_internals.StandaloneDevice, "build", build)
+    settings = RunSettings(phase="testing", n_e=3, chunk_size=2, build_dir=str(tmp_path))
+    with pytest.raises(Built) as built:
+        Engine(settings, initial_state(3, 0)[1])
+    assert built.value.args[0] == [f"-j{os.cpu_count()}"]
+    assert prefs["devices.cpp_standalone.extra_make_args_unix"] == ["-j"]    # restored

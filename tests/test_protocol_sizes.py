@@ -77,3 +77,11 @@ def test_a_network_too_big_for_memory_is_refused_before_any_work():
     with pytest.raises(SettingsError, match=r"--examples x --repeats must be .* N_e=400 on "
                                             r"10000000000 images needs about"):
         RunSettings(n_e=400).check_memory(total=24 * 2 ** 30, images=10 ** 10, flags=flags)
+
+
+def test_every_training_seed_leaves_room_for_its_labelling_and_test_seeds():
+    from diehl_cook.settings import TEST_SEED_OFFSET
+    top = 2 ** 32 - 1 - TEST_SEED_OFFSET
+    RunSettings(phase="training", seed=top).replace(phase="testing", seed=top + TEST_SEED_OFFSET)
+    with pytest.raises(SettingsError, match=f"--seed must be an integer from 0 to {top}"):
+        RunSettings(phase="training", seed=2 ** 32 - 1)

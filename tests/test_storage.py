@@ -309,3 +309,12 @@ def test_metadata_with_values_of_the_wrong_kind_is_reported_corrupt(tmp_path):
         (folder / "metadata.json").write_text(json.dumps(metadata))
         with pytest.raises(StorageError, match="corrupt|not listed"):
             load_network(folder)
+
+
+def test_a_truncated_training_log_chunk_is_an_error_that_names_it(tmp_path):
+    from diehl_cook.storage import load_training_counts, save_training_counts
+    save_training_counts(tmp_path, 0, np.ones((10, 5), int))
+    path = tmp_path / "training_log" / "counts_00000000.npz"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(StorageError, match="counts_00000000.npz is corrupt"):
+        load_training_counts(tmp_path, 10, 5)

@@ -1,0 +1,118 @@
+"""Failures a user meets: each ends with "error: ..." and exit code 2 (or the
+command's signal code), never a traceback, a hang or a program left running."""
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from diehl_cook import storage
+from diehl_cook.errors import StorageError
+
+from conftest import ROOT
+from test_scripts import env, script  # noqa: F401  (env is a fixture)
+
+
+@pytest.fixture
+def network(tmp_path):
+    """A copy of the shipped 100-neuron network."""
+    folder = tmp_path / "net"
+    shutil.copytree(os.path.join(ROOT, "weights", "n100"), folder)
+    return folder
+
+
+def start(name, *args, env):
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", name),
+                             *map(str, args), "--no-progress"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_processes(parent, predicate, timeout=600):
+    """The descendants of ``parent`` for which ``predicate`` holds, once there are any."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [child for child in psutil.Process(parent.pid).children(recursive=True)
+                 if predicate(child)]
+        if found:
+            return found
+        assert parent.poll() is None, parent.communicate()
+        time.sleep(0.2)
+    raise AssertionError("the processes never appeared")
+
+
+def is_program(process):
+    try:
+        return process.name() == "main"
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_results_that_are_not_evaluations_are_reported(network, tmp_path, env):  # noqa: F811
+    (tmp_path / "wrong.json").write_text(json.dumps({"accuracy": "high"}))
+    (tmp_path / "broken.json").write_text("{not json")
+    for result in (tmp_path / "missing.json", tmp_path / "wrong.json", tmp_path / "broken.json"):
+        done = script("plot.py", "--weights", network, "--result", result, "--out",
+                      tmp_path / "figures", env=env)
+        assert done.returncode == 2 and str(result) in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    (network / "evaluation.json").write_text(json.dumps({"accuracy": 0.8}))
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "diehl-cook"),
+                           "compare", str(network)], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "evaluation.json is not a result" in done.stderr, done.stderr
+
+
+def test_no_compiler_is_an_error_that_says_what_to_install(network, tmp_path, env):  # noqa: F811
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    no_compiler = {k: v for k, v in env.items() if k != "CXX"}
+    no_compiler["PATH"] = str(empty)
+    done = script("evaluate.py", "--weights", network, "--examples", 10, env=no_compiler)
+    assert done.returncode == 2, done.stderr
+    assert "was not found on PATH" in done.stderr and "apt install g++" in done.stderr
+
+
+def test_a_full_disk_is_an_error_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    storage.save_json(str(tmp_path / "result.json"), {"a": 1})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StorageError, match="the disk is full.*nothing was half-written"):
+        storage.save_json(str(tmp_path / "result.json"), {"a": 2})
+    assert json.loads((tmp_path / "result.json").read_text()) == {"a": 1}
+    assert os.listdir(tmp_path) == ["result.json"]
+
+
+@pytest.mark.compile
+def test_the_compiled_program_dies_with_its_parent(network, env):  # noqa: F811
+    """kill -9 of the Python process ends its compiled program too."""
+    evaluation = start("evaluate.py", "--weights", network, "--jobs", 1, "--examples", 2000,
+                       env=env)
+    programs = wait_for_processes(evaluation, is_program)
+    evaluation.kill()
+    evaluation.wait()
+    gone, alive = psutil.wait_procs(programs, timeout=60)
+    assert not alive
+
+
+@pytest.mark.compile
+def test_a_killed_worker_fails_the_run_instead_of_hanging(network, env):  # noqa: F811
+    evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
+                       "--chunk-size", 500, env=env)
+    programs = wait_for_processes(evaluation, is_program)
+    worker = programs[0].parent()
+    assert worker.pid != evaluation.pid
+    worker.kill()
+    _, errors = evaluation.communicate(timeout=600)
+    assert evaluation.returncode == 2, errors
+    assert "a worker process of the testing ended without its result" in errors
+    assert "Traceback" not in errors
+    assert not [p for p in programs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    np.load(network / "assignments.npy")                # the network is untouched
