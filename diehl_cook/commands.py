@@ -36,7 +36,7 @@ def check_outputs(args):
     """Before any work: every file or folder the command will write can be written,
     and none of them is one of a network's own files."""
     if getattr(args, "json", None):
-        storage.check_writable(args.json)
+        storage.check_output(args.json)
     folders = [getattr(args, "plot", None), getattr(args, "out", None)]
     if args.command == "train":
         folders[1] = args.out or os.path.join("weights", f"n{args.n_e}")
@@ -44,7 +44,7 @@ def check_outputs(args):
     if args.command == "label" and os.path.isdir(args.weights):
         folders.append(args.weights)        # labelling writes into the network folder
     for folder in filter(None, folders):
-        storage.check_writable(folder, folder=True)
+        storage.check_output(folder, folder=True)
 
 
 def interruption_hint(args):

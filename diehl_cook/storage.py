@@ -117,13 +117,18 @@ def _alive(pid):
     return True
 
 
-def check_writable(path, folder=False):
-    """Raise StorageError now, before any work, if ``path`` (a file to write, or
-    with ``folder`` a folder to write into) cannot be written, is of the other kind,
-    or is one of a network folder's own files."""
+def check_output(path, folder=False):
+    """``check_writable``, for an output the user named: it may not be one of a
+    network folder's own files."""
     if ownership.network_file(path):
         raise StorageError(f"cannot write {path}: it is one of the files of the network "
                            f"folder {os.path.dirname(os.path.abspath(path))}; choose another name")
+    check_writable(path, folder)
+
+
+def check_writable(path, folder=False):
+    """Raise StorageError now, before any work, if ``path`` (a file to write, or
+    with ``folder`` a folder to write into) cannot be written or is of the other kind."""
     if not folder and (os.path.isdir(path) or path.endswith(os.sep)):
         raise StorageError(f"cannot write {path}: it is a folder; give a file name")
     if folder and os.path.exists(path) and not os.path.isdir(path):
