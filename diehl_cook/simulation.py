@@ -130,8 +130,12 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     workers = [context.Process(target=_job, daemon=True, args=(
                    settings, network, images[a:b], first_image + a, job, messages))
                for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
-    for worker in workers:
-        worker.start()
+    # The workers start with the stop signals blocked (a blocked signal stays blocked
+    # across exec) and unblock them once their handler is set: a Ctrl-C while a worker
+    # is still importing is then taken by that handler, not printed as a traceback.
+    with storage.signals_deferred():
+        for worker in workers:
+            worker.start()
     results = {}
     try:
         while len(results) < jobs:
@@ -187,6 +191,7 @@ def _job(settings, network, images, first_image, job, messages):
     # KeyboardInterrupt traceback (a Python handler, unlike SIG_IGN, is not
     # inherited by the compiled program, which still stops at once).
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, storage.STOP_SIGNALS)
     try:
         with Engine(settings, network.delays, job=job) as engine:
             result = run_chunks(engine, network, images, first_image,
