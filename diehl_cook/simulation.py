@@ -133,9 +133,12 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     # The workers start with the stop signals blocked (a blocked signal stays blocked
     # across exec) and unblock them once their handler is set: a Ctrl-C while a worker
     # is still importing is then taken by that handler, not printed as a traceback.
-    with storage.signals_deferred():
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, storage.STOP_SIGNALS)
+    try:
         for worker in workers:
             worker.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     results = {}
     try:
         while len(results) < jobs:

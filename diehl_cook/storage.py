@@ -83,16 +83,23 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 @contextmanager
 def signals_deferred():
-    """Inside the block, SIGINT, SIGTERM and SIGHUP are held back; they are delivered
-    (and stop the command) when it ends."""
+    """Inside the block, SIGINT, SIGTERM and SIGHUP are only noted; the first one is
+    raised again when the block ends (and stops the command then). Done with Python
+    handlers, not a signal mask: a mask holds for one thread, and the kernel may hand
+    the signal to another one (tqdm's monitor thread, say)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    caught = []
+    previous = {number: signal.signal(number, lambda signum, frame: caught.append(signum))
+                for number in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def _remove_orphans(directory):
