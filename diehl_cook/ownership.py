@@ -104,17 +104,24 @@ class Claim:
         self.release()
 
 
-def claim(folder, what):
-    """Claim ``folder`` (see ``Claim``), or None if it cannot be written at all (a
-    read-only network is only read, so nobody else can be writing it either)."""
+@contextmanager
+def claim_if_writable(folder, what):
+    """Hold ``Claim(folder, what)`` for the ``with`` block; a folder that cannot be
+    written is not claimed (a read-only network is only read, so nobody else can be
+    writing it either)."""
     try:
-        return Claim(folder, what)
+        held = Claim(folder, what)
     except PermissionError:
-        return None
+        held = None
     except OSError as error:
-        if error.errno == 30:       # read-only file system
-            return None
-        raise
+        if error.errno != 30:       # not a read-only file system
+            raise
+        held = None
+    try:
+        yield
+    finally:
+        if held is not None:
+            held.release()
 
 
 @contextmanager

@@ -4,7 +4,6 @@ The command line (``diehl_cook.cli``) and the experiments are thin layers over
 these functions. Each takes a ``RunSettings`` for how to run, a network folder and
 the images.
 """
-import os
 import sys
 import time
 
@@ -224,12 +223,8 @@ def test(settings, folder, images, labels, repeats=1):
         images=len(images) * repeats, flags="--examples x --repeats (images shown)")
     # Claimed (when it can be written) for its kept chunks: a second test of the same
     # network is refused rather than sharing them.
-    claim = ownership.claim(folder, "a second test")
-    try:
+    with ownership.claim_if_writable(folder, "a second test"):
         result = respond(settings, network, np.concatenate([images] * repeats), folder)
-    finally:
-        if claim is not None:
-            claim.release()
     scores = []
     for repeat in range(repeats):
         shown = slice(repeat * len(images), (repeat + 1) * len(images))

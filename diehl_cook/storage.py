@@ -162,10 +162,6 @@ def save_json(path, data):
     _atomic_write(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True).encode()))
 
 
-def _digest(array):
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-
-
 def digest(*arrays):
     """One SHA-256 of several arrays (e.g. training images and labels)."""
     hashed = hashlib.sha256()
@@ -203,13 +199,13 @@ def save_network(folder, network):
             array = getattr(network, name)
             if array is not None:
                 save_array(os.path.join(folder, f"{name}.npy"), array)
-                metadata["sha256"][name] = _digest(array)
+                metadata["sha256"][name] = digest(array)
         save_json(os.path.join(folder, "metadata.json"), metadata)
 
 
-def _load_array(folder, name, shape, digest):
+def _load_array(folder, name, shape, checksum):
     path = os.path.join(folder, f"{name}.npy")
-    if digest is None:
+    if checksum is None:
         raise StorageError(f"{path} is not listed in {folder}/metadata.json: it does not "
                            f"belong to this network (left from another training?)")
     try:
@@ -221,7 +217,7 @@ def _load_array(folder, name, shape, digest):
     if array.shape != shape:
         raise StorageError(f"{path} has shape {array.shape}; this network (N_e = {shape[-1]}) "
                            f"needs {shape}")
-    if _digest(array) != digest:
+    if digest(array) != checksum:
         raise StorageError(f"{path} does not match the checksum in metadata.json "
                            f"(modified or corrupt)")
     problem = invalid_values(name, array)

@@ -5,6 +5,7 @@ one small network (N_E neurons, chunks of CHUNK images, seed SEED) so the suite
 compiles few programs. ``python -m pytest -m "not compile"`` runs the others.
 """
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from diehl_cook.settings import RunSettings
 
 N_E, CHUNK, SEED = 12, 20, 0
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The installed command beside the running interpreter: found whether or not the venv is activated.
+DIEHL_COOK = os.path.join(os.path.dirname(sys.executable), "diehl-cook")
 
 # Structure tests build networks they never run; Brian warns about each object.
 BrianLogger.suppress_name("unused_brian_object")

@@ -10,7 +10,7 @@ from diehl_cook import parameters as p
 from diehl_cook.errors import DiehlCookError, MnistError, SettingsError, SilentNetworkError, StorageError
 from diehl_cook.settings import RunSettings
 
-from conftest import ROOT
+from conftest import DIEHL_COOK, ROOT
 
 
 def test_help_does_not_import_brian():
@@ -23,7 +23,7 @@ def test_help_does_not_import_brian():
 
 
 def test_installed_command_lists_every_subcommand():
-    done = subprocess.run(["diehl-cook", "--help"], capture_output=True, text=True)
+    done = subprocess.run([DIEHL_COOK, "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     for name in ("train", "label", "evaluate", "plot", "benchmark", "tutorial", "sweep"):
         assert name in done.stdout

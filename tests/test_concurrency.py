@@ -8,8 +8,8 @@ import pytest
 
 from diehl_cook.engine import claim_build_dir, release_build_dir
 
-from conftest import CHUNK, N_E, ROOT
-from test_scripts import env, script  # noqa: F401  (env is a fixture)
+from conftest import CHUNK, DIEHL_COOK, N_E, ROOT
+from test_scripts import env  # noqa: F401  (a fixture)
 
 CLAIM = ("import sys, time; from diehl_cook.engine import claim_build_dir; "
          "print(claim_build_dir(sys.argv[1]), flush=True); time.sleep(float(sys.argv[2]))")
@@ -65,7 +65,6 @@ def test_two_trainings_with_the_same_settings_at_once(tmp_path, env):  # noqa: F
     assert len([f for f in os.listdir(tmp_path / "build") if not f.endswith(".lock")]) == 2
 
 
-DIEHL_COOK = os.path.join(os.path.dirname(sys.executable), "diehl-cook")
 
 
 def make_program_folder(folder):

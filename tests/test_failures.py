@@ -4,7 +4,6 @@ import errno
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import pytest
 from diehl_cook import storage
 from diehl_cook.errors import StorageError
 
-from conftest import ROOT
+from conftest import DIEHL_COOK, ROOT
 from test_scripts import env, script  # noqa: F401  (env is a fixture)
 
 
@@ -63,8 +62,7 @@ def test_results_that_are_not_evaluations_are_reported(network, tmp_path, env): 
         assert done.returncode == 2 and str(result) in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
     (network / "evaluation.json").write_text(json.dumps({"accuracy": 0.8}))
-    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "diehl-cook"),
-                           "compare", str(network)], capture_output=True, text=True, env=env)
+    done = subprocess.run([DIEHL_COOK, "compare", str(network)], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "evaluation.json is not a result" in done.stderr, done.stderr
 
 
