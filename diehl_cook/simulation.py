@@ -130,10 +130,14 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     workers = [context.Process(target=_job, daemon=True, args=(
                    settings, network, images[a:b], first_image + a, job, messages))
                for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
-    # The workers start with the stop signals blocked (a blocked signal stays blocked
-    # across exec) and unblock them once their handler is set: a Ctrl-C while a worker
-    # is still importing is then taken by that handler, not printed as a traceback.
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, storage.STOP_SIGNALS)
+    # The workers start with SIGINT blocked (a blocked signal stays blocked across
+    # exec) and unblock it once their handler is set: a Ctrl-C while a worker is
+    # still importing is then taken by that handler, not printed as a traceback.
+    # SIGTERM stays deliverable: its default action ends a worker quietly, and the
+    # ``terminate`` below must end one that is still starting (blocked, it went on
+    # to read its arguments from this process's queue after this process had
+    # removed it: a FileNotFoundError traceback, found under load).
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         for worker in workers:
             worker.start()
@@ -194,7 +198,7 @@ def _job(settings, network, images, first_image, job, messages):
     # KeyboardInterrupt traceback (a Python handler, unlike SIG_IGN, is not
     # inherited by the compiled program, which still stops at once).
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, storage.STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         with Engine(settings, network.delays, job=job) as engine:
             result = run_chunks(engine, network, images, first_image,
