@@ -1,6 +1,6 @@
 """Every use of Brian 2 internals, in one place.
 
-The engine needs a few things that Brian 2.9 offers no public way to do. Each is
+The engine needs a few things that Brian 2 (2.9 to 2.11) offers no public way to do. Each is
 one function here, with why; ``tests/test_brian_internals.py`` fails if a new
 Brian release changes what they rely on.
 """
@@ -147,9 +147,12 @@ def names_as_if_alone():
 
 
 def cython_include_dirs():
-    """The folders Brian's Cython compiler appends to ``codegen.cpp.include_dirs``."""
+    """The folders Brian's Cython compiler appends to ``codegen.cpp.include_dirs``
+    (``brianlib`` from Brian 2.10)."""
     import brian2.synapses
-    return [os.path.dirname(brian2.synapses.__file__), np.get_include()]
+    brianlib = os.path.join(os.path.dirname(brian2.__file__), "devices", "cpp_standalone",
+                            "brianlib")
+    return [os.path.dirname(brian2.synapses.__file__), np.get_include(), brianlib]
 
 
 def user_include_dirs():
@@ -157,12 +160,12 @@ def user_include_dirs():
     compiler added to it: the include folders a standalone build should use.
 
     Why: each time Brian compiles a Cython module (runtime mode, the first time in a
-    cache), it appends ``brian2/synapses`` (and numpy's headers) to the list object
-    the preference holds (``extension_manager.create_extension`` extends the list
-    it is given, which is the preference itself). A standalone program built
-    afterwards got another makefile, and ``make`` compiled it all again for an
-    unchanged program. A standalone program does not need those folders: it has its
-    own copy of Brian's headers."""
+    cache), it appends ``brian2/synapses`` (numpy's headers; from 2.10 ``brianlib``)
+    to the list object the preference holds (``extension_manager.create_extension``
+    extends the list it is given, which is the preference itself). A standalone
+    program built afterwards got another makefile, and ``make`` compiled it all again
+    for an unchanged program. A standalone program does not need those folders: it
+    has its own copy of Brian's headers."""
     added = cython_include_dirs()
     return [folder for folder in prefs["codegen.cpp.include_dirs"] if folder not in added]
 
@@ -214,6 +217,19 @@ QUEUE_PUSH_BY_RUNS = """\
                     first = end;
                 }
 """
+
+
+def spike_queue_file():
+    """The file of Brian's spike queue that the standalone device copies to
+    ``brianlib/spikequeue.h`` of each program: ``cspikequeue.cpp`` up to Brian 2.9,
+    ``spikequeue.h`` from Brian 2.10."""
+    import brian2.synapses
+    folder = os.path.dirname(brian2.synapses.__file__)
+    for name in ("cspikequeue.cpp", "spikequeue.h"):
+        if os.path.exists(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    raise RuntimeError(f"no spike queue source in {folder}: this Brian version is not "
+                       f"one that diehl_cook.brian_internals knows")
 
 
 def spike_queue_by_runs(source):
