@@ -11,17 +11,20 @@ from diehl_cook.engine import claim_build_dir, release_build_dir
 from conftest import CHUNK, DIEHL_COOK, N_E, ROOT
 from test_scripts import env  # noqa: F401  (a fixture)
 
-CLAIM = ("import sys, time; from diehl_cook.engine import claim_build_dir; "
-         "print(claim_build_dir(sys.argv[1]), flush=True); time.sleep(float(sys.argv[2]))")
+# Claims a build folder; with "hold", keeps it until the test kills it (a fixed
+# time would be a race with the commands under test on a loaded machine).
+CLAIM = ("import sys; from diehl_cook.engine import claim_build_dir; "
+         "print(claim_build_dir(sys.argv[1]), flush=True); "
+         "sys.argv[2] == 'hold' and sys.stdin.read()")
 
 
 def test_a_build_folder_in_use_by_another_process_is_not_shared(tmp_path):
     folder = str(tmp_path / "program-job0")
-    holder = subprocess.Popen([sys.executable, "-c", CLAIM, folder, "30"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", CLAIM, folder, "hold"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == folder
-        second = subprocess.run([sys.executable, "-c", CLAIM, folder, "0"],
+        second = subprocess.run([sys.executable, "-c", CLAIM, folder, "go"],
                                 capture_output=True, text=True)
         assert second.stdout.strip() == folder + "-2"
     finally:
@@ -37,7 +40,7 @@ def test_a_build_folder_is_free_again_once_its_engines_are_closed(tmp_path):
     folder = str(tmp_path / "program-job0")
 
     def other_process_gets():
-        return subprocess.run([sys.executable, "-c", CLAIM, folder, "0"],
+        return subprocess.run([sys.executable, "-c", CLAIM, folder, "go"],
                               capture_output=True, text=True).stdout.strip()
     assert claim_build_dir(folder) == folder == claim_build_dir(folder)  # two engines here
     release_build_dir(folder)
@@ -77,8 +80,8 @@ def test_cache_clearing_keeps_programs_in_use(tmp_path):
     from diehl_cook.engine import cached_programs, remove_program
     for name in ("frozen-a-job0", "frozen-b-job0"):
         make_program_folder(tmp_path / name)
-    holder = subprocess.Popen([sys.executable, "-c", CLAIM, str(tmp_path / "frozen-a-job0"), "30"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", CLAIM, str(tmp_path / "frozen-a-job0"),
+                               "hold"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         holder.stdout.readline()
         assert len(cached_programs(str(tmp_path))) == 2

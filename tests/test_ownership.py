@@ -16,9 +16,11 @@ from diehl_cook.errors import StorageError
 from conftest import ROOT
 from test_scripts import env, script  # noqa: F401  (env is a fixture)
 
-HOLD = ("import sys, time; from diehl_cook import ownership; "
+# Holds a claim until the test kills it (not for a fixed time: under load the
+# commands that must be refused took longer to start than a 60 s hold lasted).
+HOLD = ("import sys; from diehl_cook import ownership; "
         "claim = ownership.Claim(sys.argv[1], 'test'); print('held', flush=True); "
-        "time.sleep(60)")
+        "sys.stdin.read()")
 
 
 @pytest.fixture
@@ -89,7 +91,7 @@ def test_outputs_of_the_wrong_kind_are_refused_before_any_work(network, tmp_path
 
 
 def test_one_writer_at_a_time(network):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(network)],
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(network)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -107,7 +109,7 @@ def test_one_writer_at_a_time(network):
 
 
 def test_a_second_training_into_a_folder_in_use_is_refused(network, env):  # noqa: F811
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(network)],
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(network)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
