@@ -30,6 +30,12 @@ from .settings import TEST_SEED_OFFSET, RunSettings
 from .simulation import chunk_seed
 
 
+# When an answer is weak (``Classification.doubts``): chosen on 1,000 MNIST test
+# images (README, "Your own digits").
+CLOSE_SECOND = 0.2      # the second class scores at least 80% of the first
+FEW_SPIKES = 10         # fewer excitatory spikes than this in the last presentation
+
+
 @dataclass
 class Classification:
     """What the network answered to a batch of n images.
@@ -44,6 +50,29 @@ class Classification:
     scores: np.ndarray
     counts: np.ndarray
     presentations: np.ndarray
+
+    @property
+    def margins(self):
+        """(n,) how far the winning class is ahead: (first - second) / first, from
+        0 (a tie) to 1 (no other class answered)."""
+        ranked = -np.sort(-np.nan_to_num(self.scores, nan=0.0), axis=1)
+        return np.divide(ranked[:, 0] - ranked[:, 1], ranked[:, 0],
+                         out=np.zeros(len(ranked)), where=ranked[:, 0] > 0)
+
+    def doubts(self, k):
+        """What makes the answer to image ``k`` weak (empty if nothing): a close
+        second class, few spikes, a faint image that needed retries."""
+        found = []
+        if self.margins[k] < CLOSE_SECOND:
+            scores = np.nan_to_num(self.scores[k], nan=-1.0)
+            second = int(np.argsort(-scores, kind="stable")[1])
+            found.append(f"close second: {second} ({scores[second]:.2f} against "
+                         f"{scores[self.digits[k]]:.2f})")
+        if self.counts[k].sum() < FEW_SPIKES:
+            found.append(f"few spikes ({self.counts[k].sum()})")
+        if self.presentations[k] > 1:
+            found.append(f"faint: shown {self.presentations[k]} times at rising intensity")
+        return found
 
 
 class Classifier:

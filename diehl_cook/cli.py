@@ -163,6 +163,25 @@ def _classify(parser):
                         help="write a figure per image here: the input as the network saw "
                              "it, the class scores, the receptive field of the neurons that "
                              "answered")
+    parser.add_argument("--refuse-below", type=float, default=0.0, metavar="MARGIN",
+                        help="refuse an answer whose winning class is ahead of the second "
+                             "by less than MARGIN (0..1: (first - second) / first), or whose "
+                             "picture is doubtful (two digits, no digit); 0: always answer, "
+                             "with the doubts")
+    parser.add_argument("--build-dir", default=None,
+                        help="where compiled programs are cached (default: "
+                             "$DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
+
+
+def _pictures(parser):
+    parser.add_argument("--weights", nargs="+", default=["weights/n100", "weights/n400",
+                                                        "weights/n1600"],
+                        help="labelled network folders")
+    parser.add_argument("--per-digit", type=int, default=100,
+                        help="MNIST test images per digit (the first of each)")
+    parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
+    parser.add_argument("--json", default="figures/pictures.json",
+                        help="write the figures here")
     parser.add_argument("--build-dir", default=None,
                         help="where compiled programs are cached (default: "
                              "$DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
@@ -226,6 +245,10 @@ COMMANDS = {
     "classify": (_classify, "classify your own digit images (or MNIST test images) with a "
                             "labelled network",
                  "python scripts/classify.py my_digit.png --plot figures/mine"),
+    "pictures": (_pictures, "measure how digits fare as picture files: MNIST test images "
+                            "saved as pictures against the same images as arrays, and typed "
+                            "digits drawn with the machine's fonts",
+                 "python scripts/pictures.py --weights weights/n400"),
     "calibrate": (_calibrate, "find the per-size theta_plus and inh -> exc weight whose "
                               "response while training matches the 400-neuron network's",
                   "python scripts/calibrate.py --n-e 100 --theta-plus 0.0125 0.025 0.05 "

@@ -7,12 +7,13 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 from . import calibration, data, experiments, images, ownership, pipeline, plots, storage
-from .classifier import Classifier
+from .classifier import CLOSE_SECOND, Classifier
 from . import parameters as p
 from .engine import Engine
 from .memory import PeakMemory
@@ -350,36 +351,94 @@ def _sweep_line(parameter, row):
 
 # -- classify -----------------------------------------------------------------
 def classify(args):
+    check(0 <= args.refuse_below <= 1, "--refuse-below", args.refuse_below, "a margin from 0 to 1")
     named = _images_to_classify(args)
     with Classifier.load(args.weights, build_dir=args.build_dir) as classifier:
-        result = classifier.classify(np.stack([image for _, image in named]))
+        result = classifier.classify(np.stack([conversion.image for _, conversion in named]))
     if args.plot:
         os.makedirs(args.plot, exist_ok=True)
-    for k, (name, image) in enumerate(named):
+    for k, (name, conversion) in enumerate(named):
         scores = ", ".join("-" if np.isnan(s) else f"{s:.2f}" for s in result.scores[k])
-        print(f"{name}: {result.digits[k]}   (class scores 0-9: {scores}; "
-              f"{result.counts[k].sum()} spikes)")
+        doubts = conversion.doubts + result.doubts(k)
+        refused = conversion.doubts or result.margins[k] < args.refuse_below
+        answer = "refused" if refused else str(result.digits[k])
+        print(f"{name}: {answer}   (class scores 0-9: {scores}; {result.counts[k].sum()} "
+              f"spikes; margin {result.margins[k]:.2f})")
+        if doubts:
+            print(f"  {'refused' if refused else 'unsure'}: {'; '.join(doubts)}")
         if args.plot:
             path = os.path.join(args.plot, _figure_name(name))
-            plots.classification(image, result.scores[k],
+            plots.classification(conversion.image, result.scores[k],
                                  classifier.receptive_field(result.counts[k]), path,
                                  f"{name}: classified as {result.digits[k]}")
             print(f"  figure: {path}")
 
 
 def _images_to_classify(args):
-    """(name, 28 x 28 image) of every file and MNIST test index given."""
-    named = [(path, images.from_file(path)) for path in args.images]
+    """(name, images.Conversion) of every file and MNIST test index given."""
+    named = [(path, images.read(path)) for path in args.images]
     if args.mnist_test:
         test_images, test_labels = data.load("testing", args.mnist_dir)
         for index in args.mnist_test:
             check(0 <= index < len(test_images), "--mnist-test", index,
                   f"an index from 0 to {len(test_images) - 1}")
             named.append((f"MNIST test image {index} (label {test_labels[index]})",
-                          test_images[index]))
+                           images.Conversion(test_images[index])))
     if not named:
         raise SettingsError("nothing to classify: give image files or --mnist-test INDEX")
     return named
+
+
+def pictures(args):
+    test_images, test_labels = data.load("testing", args.mnist_dir)
+    chosen = np.concatenate([np.flatnonzero(test_labels == digit)[:args.per_digit]
+                             for digit in range(p.N_CLASSES)])
+    digits, labels = test_images[chosen], test_labels[chosen]
+    fonts = experiments.machine_fonts()
+    typed = [conversion for font in fonts
+             for conversion in map(images.read_picture, experiments.typed_digits(font))]
+    typed_labels = np.tile(np.arange(p.N_CLASSES), len(fonts))
+    print(f"{len(digits)} MNIST test images ({args.per_digit} per digit); {len(typed)} typed "
+          f"digits ({len(fonts)} fonts)")
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        forms = {form: experiments.as_pictures(digits, folder, form)
+                 for form in experiments.PICTURE_FORMS}
+    for weights in args.weights:
+        with Classifier.load(weights, build_dir=args.build_dir) as classifier:
+            answers = {"arrays": classifier.classify(digits)}
+            for form, conversions in forms.items():
+                answers[form] = classifier.classify(np.stack([c.image for c in conversions]))
+            typed_answer = classifier.classify(np.stack([c.image for c in typed]))
+        row = dict(weights=weights, **{form: _accuracy(answer, labels)
+                                       for form, answer in answers.items()})
+        row["typed"] = _accuracy(typed_answer, typed_labels)
+        row["typed_per_digit"] = [float(np.mean(typed_answer.digits[typed_labels == d] == d))
+                                  for d in range(p.N_CLASSES)]
+        row["weak"] = _weak_answers(answers["arrays"], labels)
+        rows.append(row)
+        print(f"{weights}: " + ", ".join(f"{form} {100 * row[form]:.1f}%"
+                                         for form in [*answers, "typed"]))
+        print(f"  answers with margin < {CLOSE_SECOND}: {row['weak']['share']:.1%} of the "
+              f"images, {row['weak']['accuracy']:.1%} right (the others "
+              f"{row['weak']['others_accuracy']:.1%})")
+    if args.json:
+        storage.save_json(args.json, dict(images=len(digits), per_digit=args.per_digit,
+                                          fonts=fonts, networks=rows,
+                                          command=" ".join(sys.argv)))
+
+
+def _accuracy(answer, labels):
+    return float(np.mean(answer.digits == labels))
+
+
+def _weak_answers(answer, labels):
+    """How often a close second happens, and how often such answers are right."""
+    weak = answer.margins < CLOSE_SECOND
+    right = answer.digits == labels
+    return dict(share=float(weak.mean()),
+                accuracy=float(right[weak].mean()) if weak.any() else float("nan"),
+                others_accuracy=float(right[~weak].mean()) if not weak.all() else float("nan"))
 
 
 def _figure_name(name):

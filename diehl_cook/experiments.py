@@ -6,15 +6,25 @@
 - ``presentation``: the spikes of one presentation, for a raster.
 - ``ablation``: train, label and test a small network with some of its
   mechanisms switched off (``settings.Mechanisms``), through the pipeline.
+
+And the README's "Your own digits" (run by scripts/pictures.py):
+
+- ``as_pictures``: MNIST images written as picture files and read back the way a
+  user's picture is read (``images.read``).
+- ``typed_digits``: the digits 0-9 drawn with the machine's fonts.
 """
+import glob
+import os
 import tempfile
 
 import numpy as np
 from brian2 import (Hz, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor,
                     Synapses, TimedArray, ms)
 from brian2 import seed as brian_seed
+from PIL import Image, ImageDraw, ImageFont
 
 from . import parameters as p
+from . import images as pictures
 from . import pipeline, storage
 from .engine import use_runtime
 from .errors import SilentNetworkError
@@ -166,3 +176,45 @@ def _last_checkpoint(settings, folder):
     network.metadata = dict(images_seen=done)
     storage.save_network(folder, network)
     return network
+
+
+# How a user's picture of an MNIST digit may look: dark ink on white, as saved (28 x 28)
+# or enlarged smoothly (a screenshot, a scan).
+PICTURE_FORMS = {"28 x 28": None, "280 x 280 (bilinear)": (280, Image.BILINEAR)}
+FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts")
+
+
+def as_pictures(digits, folder, form):
+    """``digits`` (n, 28, 28) written as dark-on-white PNG files in ``folder`` (in
+    ``PICTURE_FORMS[form]``) and read back with ``images.read``: the conversions."""
+    read = []
+    for k, digit in enumerate(digits):
+        picture = Image.fromarray(255 - digit)
+        if PICTURE_FORMS[form]:
+            side, how = PICTURE_FORMS[form]
+            picture = picture.resize((side, side), how)
+        path = os.path.join(folder, f"{k}.png")
+        picture.save(path)
+        read.append(pictures.read(path))
+    return read
+
+
+def machine_fonts():
+    """The TrueType fonts installed on this machine (sorted paths)."""
+    found = set()
+    for folder in FONT_FOLDERS:
+        found.update(glob.glob(os.path.join(os.path.expanduser(folder), "**", "*.ttf"),
+                               recursive=True))
+    return sorted(found)
+
+
+def typed_digits(font_path, side=120):
+    """The digits 0-9 typed in the font at ``font_path``: ten pictures, dark on white."""
+    font = ImageFont.truetype(font_path, size=side * 3 // 4)
+    typed = []
+    for digit in range(10):
+        picture = Image.new("L", (side, side), 255)
+        ImageDraw.Draw(picture).text((side / 2, side / 2), str(digit), fill=0, font=font,
+                                     anchor="mm")
+        typed.append(picture)
+    return typed

@@ -1,34 +1,56 @@
 """Your own digits as the network sees MNIST: 28 x 28 grey, white ink on black.
 
-``from_file`` reads a PNG, JPEG or any format Pillow reads, of any size, in colour
-or grey, and converts it the way MNIST was made (LeCun et al.): the digit is
-fitted into a 20 x 20 box (aspect ratio kept, anti-aliased) and placed in the
-28 x 28 field so that its centre of mass is at the centre. Before that, what is
-done exactly:
+``read`` takes a PNG, JPEG or any format Pillow reads, of any size, in colour or
+grey, and converts it the way MNIST was made (LeCun et al.): the digit is fitted
+into a 20 x 20 box (aspect ratio kept, anti-aliased) and placed in the 28 x 28
+field by its centre of mass. What is done exactly:
 
 1. the picture is turned as its EXIF orientation says; transparency is laid over
    white; the picture becomes grey levels 0..255 (``grey_levels``: 16-bit and
    floating-point pictures are scaled, not clipped);
 2. the background is the median of the border pixels: if it is light (above
    127) the picture is inverted, so that the ink is bright as in MNIST;
-3. the background level is subtracted and the ink stretched to 0..255;
-4. the ink's bounding box (pixels above 10% of the brightest) is cut out, resized
-   to fit 20 x 20 and centred by mass in 28 x 28.
+3. the background level and its noise (``NOISE_SIGMAS`` robust standard
+   deviations of the border: paper texture, a grey photo background) are
+   subtracted, and the ink stretched to 0..255;
+4. marks of ink smaller than ``SPECK`` of the ink are removed (dust, texture);
+5. the box around all remaining ink is cut out, resized to fit 20 x 20 and
+   placed so that its centre of mass is at ``CENTRE`` to the nearest pixel, as in
+   MNIST (measured over the 10,000 test images: mean row 13.99, column 14.01, all
+   within 13.5..14.5; the field's middle, 13.5, put most digits a pixel off and
+   cost accuracy).
 
-``as_batch`` accepts numpy arrays already in MNIST form (uint8 0..255 or float
-0..1).
+``read`` also says what makes a picture doubtful as one digit (``Conversion``):
+more than one large mark of ink (two digits?), ink that fills the whole picture
+(texture, no digit?). ``as_batch`` accepts numpy arrays already in MNIST form
+(uint8 0..255 or float 0..1).
 """
+from dataclasses import dataclass, field
+
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 from .errors import ImageError
 
-SIDE, BOX = 28, 20          # MNIST: a 20 x 20 digit centred in 28 x 28
-INK_THRESHOLD = 0.1         # of the brightest pixel: what counts as ink for the bounding box
+SIDE, BOX = 28, 20          # MNIST: a 20 x 20 digit placed in 28 x 28
+CENTRE = 14.0               # MNIST's centre of mass (row and column), measured
+NOISE_SIGMAS = 3.0          # background noise removed: this many robust SDs of the border
+INK_LEVEL = 0.02            # of the brightest ink: a mark's pixels (with their faint edge)
+SPECK = 0.02                # marks with less than this share of the ink are removed
+SECOND_MARK = 0.3           # a second mark with this share of the largest one's ink: doubtful
+WHOLE_PICTURE = 0.95        # ink spanning this share of both sides: doubtful
 
 
-def from_file(path):
-    """The picture at ``path`` as an MNIST image (28, 28) uint8."""
+@dataclass
+class Conversion:
+    """A picture as an MNIST image, and what makes it doubtful as one digit."""
+    image: np.ndarray                       # (28, 28) uint8
+    doubts: list = field(default_factory=list)
+
+
+def read(path):
+    """The picture at ``path`` as a ``Conversion`` (MNIST image and doubts)."""
     try:
         with Image.open(path) as picture:
             picture = ImageOps.exif_transpose(picture)
@@ -40,16 +62,26 @@ def from_file(path):
                          f"scale it down first") from None
     except (UnidentifiedImageError, OSError) as error:
         raise ImageError(f"{path}: not an image Pillow can read ({error})") from error
-    return from_picture(picture, name=str(path))
+    return read_picture(picture, name=str(path))
+
+
+def from_file(path):
+    """The picture at ``path`` as an MNIST image (28, 28) uint8 (see ``read``)."""
+    return read(path).image
 
 
 def from_picture(picture, name="image"):
-    """A Pillow image as an MNIST image (28, 28) uint8."""
+    """A Pillow image as an MNIST image (28, 28) uint8 (see ``read_picture``)."""
+    return read_picture(picture, name).image
+
+
+def read_picture(picture, name="image"):
+    """A Pillow image as a ``Conversion``: the steps of this module's docstring."""
     if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
         white = Image.new("RGBA", picture.size, "white")
         picture = Image.alpha_composite(white, picture.convert("RGBA"))
-    ink = _ink(grey_levels(picture), name)
-    return _centre_by_mass(_fit_box(ink))
+    ink, doubts = _marks(_ink(grey_levels(picture), name))
+    return Conversion(_centre_by_mass(_fit_box(ink)), doubts)
 
 
 def grey_levels(picture):
@@ -71,20 +103,40 @@ def grey_levels(picture):
 
 
 def _ink(grey, name):
-    """Bright ink on a black background, 0..255."""
+    """Bright ink on a black background, 0..255, without the background's noise."""
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = np.median(border)
     if background > 127:
-        grey, background = 255 - grey, 255 - background
-    ink = np.clip(grey - background, 0, None)
+        grey, border, background = 255 - grey, 255 - border, 255 - background
+    noise = 1.4826 * np.median(np.abs(border - background))     # robust SD
+    ink = np.clip(grey - background - NOISE_SIGMAS * noise, 0, None)
     if ink.max() < 1:
         raise ImageError(f"{name}: the image is blank (no ink on a uniform background)")
     return ink * 255 / ink.max()
 
 
+def _marks(ink):
+    """``ink`` without specks, and the doubts its marks raise."""
+    around = np.ones((3, 3), dtype=bool)
+    labelled, count = ndimage.label(ink > INK_LEVEL * ink.max(), structure=around)
+    masses = ndimage.sum(ink, labelled, np.arange(1, count + 1))
+    kept = np.isin(labelled, np.flatnonzero(masses >= SPECK * masses.sum()) + 1)
+    # a mark keeps the faint pixels that touch it (the anti-aliased edge of a stroke)
+    ink = np.where(ndimage.binary_dilation(kept, structure=around), ink, 0)
+    doubts = []
+    large = np.sum(masses >= SECOND_MARK * masses.max())
+    if large > 1:
+        doubts.append(f"{large} separate marks of ink (more than one digit?)")
+    rows, cols = np.nonzero(ink)
+    if np.ptp(rows) + 1 >= WHOLE_PICTURE * ink.shape[0] and \
+            np.ptp(cols) + 1 >= WHOLE_PICTURE * ink.shape[1]:
+        doubts.append("the ink fills the whole picture (a textured background, no digit?)")
+    return ink, doubts
+
+
 def _fit_box(ink):
-    """The ink's bounding box resized to fit BOX x BOX, aspect ratio kept."""
-    rows, cols = np.nonzero(ink > INK_THRESHOLD * ink.max())
+    """The box around the ink resized to fit BOX x BOX, aspect ratio kept."""
+    rows, cols = np.nonzero(ink)
     cut = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     scale = BOX / max(cut.shape)
     size = (max(1, round(cut.shape[1] * scale)), max(1, round(cut.shape[0] * scale)))
@@ -93,15 +145,15 @@ def _fit_box(ink):
 
 
 def _centre_by_mass(digit):
-    """Place ``digit`` in SIDE x SIDE with its centre of mass at the centre."""
+    """Place ``digit`` in SIDE x SIDE with its centre of mass at CENTRE."""
     rows, cols = np.indices(digit.shape)
     mass = digit.sum()
     centre = np.array([(rows * digit).sum(), (cols * digit).sum()]) / mass
-    corner = np.round(SIDE / 2 - 0.5 - centre).astype(int)
+    corner = np.round(CENTRE - centre).astype(int)
     corner = np.clip(corner, 0, np.array([SIDE, SIDE]) - digit.shape)
-    field = np.zeros((SIDE, SIDE))
-    field[corner[0]:corner[0] + digit.shape[0], corner[1]:corner[1] + digit.shape[1]] = digit
-    return np.round(field).astype(np.uint8)
+    canvas = np.zeros((SIDE, SIDE))
+    canvas[corner[0]:corner[0] + digit.shape[0], corner[1]:corner[1] + digit.shape[1]] = digit
+    return np.round(canvas).astype(np.uint8)
 
 
 def as_batch(images):
