@@ -20,6 +20,7 @@ so that its repeats of the test set get draws of their own.)
 import hashlib
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Classification:
     counts: np.ndarray
     presentations: np.ndarray
 
-    @property
+    @cached_property
     def margins(self):
         """(n,) how far the winning class is ahead: (first - second) / first, from
         0 (a tie) to 1 (no other class answered)."""
