@@ -140,13 +140,20 @@ def _tutorial(parser):
 def _sweep(parser):
     _run_options(parser)
     parser.add_argument("parameter", help="name of a constant in diehl_cook/parameters.py")
-    parser.add_argument("values", nargs="+", type=float, help="values to try")
+    parser.add_argument("values", nargs="+", help="values to try (numbers, or words such as add)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="also set this constant for every value (repeatable)")
     parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES)
     parser.add_argument("--n-e", type=int, default=100, help="excitatory neurons")
     parser.add_argument("--train", type=int, default=5000, help="training images")
     parser.add_argument("--label", type=int, default=10000,
                         help="training images used to assign classes")
-    parser.add_argument("--test", type=int, default=10000, help="test images")
+    parser.add_argument("--held-out", type=int, default=10000, metavar="N",
+                        help="measure on the last N training images, which are neither trained "
+                             "nor labelled on, so that choosing by them leaves the test set "
+                             "unseen (default: 10000); 0: measure on the test set")
+    parser.add_argument("--test", type=int, default=10000,
+                        help="test images (only with --held-out 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="write the results here")
 

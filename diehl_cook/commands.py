@@ -313,37 +313,87 @@ def _bench_reference(args, images, figures):
 
 # -- sweep --------------------------------------------------------------------
 def sweep(args):
-    if not args.parameter.isupper() or not hasattr(p, args.parameter):
-        raise SettingsError(f"diehl_cook/parameters.py has no constant {args.parameter}")
-    if args.parameter in ("THETA_PLUS", "W_INH_EXC") and args.n_e in p.SIZES:
-        raise SettingsError(f"N_e={args.n_e} takes {args.parameter} from parameters.SIZES; "
-                            f"use scripts/calibrate.py (or train --theta-plus / --w-inh-exc)")
-    current = getattr(p, args.parameter)
-    unit = current / float(current) if float(current) else 1.0
-    train_set = data.load("training", args.mnist_dir, max(args.train, args.label))
-    test_set = data.load("testing", args.mnist_dir, args.test)
+    fixed = dict(_assignment(text) for text in args.set)
+    fixed = {name: _constant_value(name, text, args.n_e) for name, text in fixed.items()}
+    values = [_constant_value(args.parameter, text, args.n_e) for text in args.values]
+    train_set, measured, measured_on = _sweep_images(args)
     settings = settings_from(args, phase="training")
+    saved = {name: getattr(p, name) for name in [*fixed, args.parameter]}
     rows = []
-    for value in args.values:
-        setattr(p, args.parameter, value * unit)
-        started = time.time()
-        result = experiments.ablation(
-            settings, (train_set[0][:args.train], train_set[1][:args.train]),
-            (train_set[0][:args.label], train_set[1][:args.label]), test_set)
-        row = {k: v for k, v in result.items() if k not in ("weights", "theta", "mechanisms")}
-        rows.append(dict(row, value=value, wall_time_s=round(time.time() - started, 1)))
-        print(_sweep_line(args.parameter, rows[-1]), flush=True)
-    setattr(p, args.parameter, current)
+    try:
+        for name, value in fixed.items():
+            setattr(p, name, value)
+        for text, value in zip(args.values, values):
+            setattr(p, args.parameter, value)
+            started = time.time()
+            result = experiments.ablation(
+                settings, (train_set[0][:args.train], train_set[1][:args.train]),
+                (train_set[0][:args.label], train_set[1][:args.label]), measured)
+            row = {k: v for k, v in result.items() if k not in ("weights", "theta", "mechanisms")}
+            rows.append(dict(row, value=_number_or_word(text),
+                             wall_time_s=round(time.time() - started, 1)))
+            print(_sweep_line(args.parameter, rows[-1], measured_on), flush=True)
+    finally:
+        for name, value in saved.items():
+            setattr(p, name, value)
     if args.json:
         storage.save_json(args.json, dict(
             parameter=args.parameter, rule=args.rule, n_e=args.n_e, train=args.train,
-            label=args.label, test=args.test, seed=args.seed, command=" ".join(sys.argv),
-            results=rows))
+            label=args.label, measured_on=measured_on, seed=args.seed,
+            fixed={name: _number_or_word(text) for name, text in map(_assignment, args.set)},
+            command=" ".join(sys.argv), results=rows))
 
 
-def _sweep_line(parameter, row):
+def _assignment(text):
+    name, equals, value = text.partition("=")
+    if not equals:
+        raise SettingsError(f"--set takes NAME=VALUE, not {text!r}")
+    return name.strip(), value.strip()
+
+
+def _number_or_word(text):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _constant_value(name, text, n_e):
+    """``text`` as a value of the constant ``parameters.<name>``, in its unit."""
+    if not name.isupper() or not hasattr(p, name):
+        raise SettingsError(f"diehl_cook/parameters.py has no constant {name}")
+    if name in ("THETA_PLUS", "W_INH_EXC") and n_e in p.SIZES:
+        raise SettingsError(f"N_e={n_e} takes {name} from parameters.SIZES; "
+                            f"use scripts/calibrate.py (or train --theta-plus / --w-inh-exc)")
+    current = getattr(p, name)
+    if isinstance(current, str):
+        return text
+    value = _number_or_word(text)
+    if isinstance(value, str):
+        raise SettingsError(f"{name} takes a number, not {text!r}")
+    return value * (current / float(current) if float(current) else 1.0)
+
+
+def _sweep_images(args):
+    """The training images, the images measured and what they are. Measuring on
+    held-out training images lets a sweep choose a setting without the test set."""
+    used = max(args.train, args.label)
+    if args.held_out == 0:
+        return (data.load("training", args.mnist_dir, used),
+                data.load("testing", args.mnist_dir, args.test), f"{args.test} test images")
+    total = data.SIZES["training"]
+    first = total - args.held_out
+    check(0 < args.held_out < total, "--held-out", args.held_out, f"from 0 to {total - 1} images")
+    check(used <= first, "--train/--label", used,
+          f"at most {first}: the last {args.held_out} training images are held out")
+    return (data.load("training", args.mnist_dir, used),
+            data.load("training", args.mnist_dir, start=first),
+            f"held-out training images {first}-{total - 1}")
+
+
+def _sweep_line(parameter, row, measured_on):
     accuracy = "silent" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f}%"
-    return (f"{parameter} = {row['value']:g}: test accuracy {accuracy}; training "
+    return (f"{parameter} = {row['value']}: accuracy {accuracy} on {measured_on}; training "
             f"{row['training_spikes_per_presentation']:.1f} spikes per presentation, "
             f"{row['training_presentations_per_image']:.2f} presentations per image "
             f"({row['wall_time_s']:.0f} s)")

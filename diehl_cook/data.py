@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import struct
 import urllib.request
 
 import numpy as np
@@ -44,31 +45,42 @@ def _find(directory):
         f"the files with: python scripts/download_mnist.py --mnist-dir {directory}")
 
 
-def load(split, path=None, limit=None):
+def load(split, path=None, limit=None, start=0):
     """Images (n, 28, 28) uint8 and labels (n,) int64 of ``split`` ("training" or
-    "testing"), the first ``limit`` of them if given."""
+    "testing"): ``limit`` of them (default: all) from image ``start`` on. Only those
+    are decoded (python-mnist's batches), so a few images load in a fraction of the
+    time of a whole set."""
     if split not in SIZES:
         raise SettingsError(f"split must be 'training' or 'testing', not {split!r}")
+    total = SIZES[split]
+    count = total - start if limit is None else limit
+    if not (0 <= start < total and 0 < count <= total - start):
+        raise SettingsError(f"asked for {count} {split} images from image {start}; there are "
+                            f"{total} (--examples must be from 1 to {total})")
     directory = mnist_dir(path)
-    gz = _find(directory)
-    reader = MNIST(directory, gz=gz, return_type="numpy")
+    reader = MNIST(directory, gz=_find(directory), return_type="numpy")
+    names = {"training": (reader.train_img_fname, reader.train_lbl_fname),
+             "testing": (reader.test_img_fname, reader.test_lbl_fname)}[split]
+    files = [os.path.join(directory, name) for name in names]
     try:
-        images, labels = reader.load_training() if split == "training" else reader.load_testing()
-    except (ValueError, OSError, EOFError, gzip.BadGzipFile) as error:
+        sizes = [_idx_count(reader, file) for file in files]
+        images, labels = reader.load(*files, batch=[start, count])
+    except (ValueError, OSError, EOFError, struct.error, gzip.BadGzipFile) as error:
         raise MnistError(f"MNIST {split} files in '{os.path.abspath(directory)}' are corrupt "
                          f"({error}). Check them with: python scripts/download_mnist.py "
                          f"--verify --mnist-dir {directory}") from error
     images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
     labels = np.asarray(labels, dtype=np.int64)
-    if len(images) != SIZES[split] or len(labels) != len(images):
-        raise MnistError(f"MNIST {split} set in '{directory}' has {len(images)} images and "
-                         f"{len(labels)} labels; expected {SIZES[split]} of each.")
-    if limit is not None:
-        if not 0 < limit <= len(images):
-            raise SettingsError(f"asked for {limit} {split} images; there are {len(images)} "
-                                f"(--examples must be from 1 to {len(images)})")
-        images, labels = images[:limit], labels[:limit]
+    if sizes != [total, total] or len(images) != count or len(labels) != count:
+        raise MnistError(f"MNIST {split} set in '{directory}' has {sizes[0]} images and "
+                         f"{sizes[1]} labels; expected {total} of each.")
     return images, labels
+
+
+def _idx_count(reader, file):
+    """The number of items an IDX file's header announces (after its magic number)."""
+    with reader.opener(file, "rb") as f:
+        return struct.unpack(">II", f.read(8))[1]
 
 
 def _sha256_of(path):

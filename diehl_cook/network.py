@@ -51,8 +51,8 @@ dgi/dt = -gi / tau_gi : 1
 # --- Learning rules on the input -> exc synapses (paper, Section 2.3) --------
 # Each rule is written with the paper's symbols; w stays in [0, w_max].
 # x_pre (``pre`` here: Brian reserves the suffix "_pre"), the presynaptic trace,
-# is SET to 1 at each arrival (released code; the paper says "increased by 1") and
-# decays with tau_pre, so it equals exp(-(time since the last arrival) / tau_pre):
+# is SET to 1 at each arrival (released code; the paper says "increased by 1", which
+# PRE_TRACE = "add" chooses, below) and decays with tau_pre, so it equals exp(-(time since the last arrival) / tau_pre):
 # each synapse stores its last arrival time and x_pre is computed only when a rule
 # reads it (no exp() per arrival). The postsynaptic traces depend only on the
 # postsynaptic neuron, so each excitatory neuron keeps one pair (post1, post2;
@@ -68,6 +68,21 @@ ARRIVAL = """
 ge_post += w
 t_arrival = t
 """
+# PRE_TRACE = "add": x_pre is "increased by 1" at each arrival (the paper's words), so
+# it sums the decayed arrivals and can exceed 1. Each synapse then also stores x_pre
+# just after its last arrival (one exp() per arrival).
+PLASTIC_SYNAPSE_ADDITIVE = """
+w : 1
+t_arrival : second
+pre_after_arrival : 1
+pre = pre_after_arrival * exp((t_arrival - t) / tau_pre) : 1      # the paper's x_pre
+"""
+ARRIVAL_ADDITIVE = """
+ge_post += w
+pre_after_arrival = pre + 1
+t_arrival = t
+"""
+PRE_TRACES = {"set": (PLASTIC_SYNAPSE, ARRIVAL), "add": (PLASTIC_SYNAPSE_ADDITIVE, ARRIVAL_ADDITIVE)}
 
 # The weight changes of the four rules (paper, Fig. 2B):
 # power law, on a post spike: dw = eta (x_pre - x_tar) (w_max - w)^mu (eta: eta_power), with
@@ -102,11 +117,16 @@ assert tuple(LEARNING_RULES) == p.LEARNING_RULES
 
 
 def plastic_synapse(rule):
-    """Model and pathways of the plastic input synapse for one of LEARNING_RULES."""
+    """Model and pathways of the plastic input synapse for one of LEARNING_RULES,
+    with the presynaptic trace that parameters.PRE_TRACE names."""
     if rule not in LEARNING_RULES:
         raise SettingsError(f"unknown learning rule {rule!r}; choose one of "
                          f"{', '.join(LEARNING_RULES)}")
-    return dict(model=PLASTIC_SYNAPSE, on_pre=ARRIVAL + LEARNING_RULES[rule].on_pre,
+    if p.PRE_TRACE not in PRE_TRACES:
+        raise SettingsError(f"parameters.PRE_TRACE must be one of {', '.join(PRE_TRACES)}, "
+                            f"not {p.PRE_TRACE!r}")
+    model, arrival = PRE_TRACES[p.PRE_TRACE]
+    return dict(model=model, on_pre=arrival + LEARNING_RULES[rule].on_pre,
                 on_post=LEARNING_RULES[rule].on_post)
 
 

@@ -72,6 +72,9 @@ LEARNING_RULES = ("power-law", "exponential", "pre-post", "triplet")
 # 83.22%; README, "Learning rules" and "Results").
 LEARNING_RULE = "triplet"
 TAU_PRE = 20 * ms               # code: presynaptic trace x_pre
+# code: x_pre is set to 1 at each arrival ("set"); the paper says it is "increased by
+# 1" ("add": it then sums the decayed arrivals and can exceed 1).
+PRE_TRACE = "set"
 TAU_POST1 = 20 * ms             # code: postsynaptic trace post1 (x_post of the pre-post rule)
 TAU_POST2 = 40 * ms             # code: postsynaptic trace post2 (triplet rule)
 ETA_PRE = 0.0001                # code (nu_ee_pre): learning rate on a presynaptic spike

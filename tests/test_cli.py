@@ -1,11 +1,13 @@
 """The diehl-cook command: fast help, defaults that match the model, error classes."""
+import argparse
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from diehl_cook import cli
+from diehl_cook import cli, commands, data
 from diehl_cook import parameters as p
 from diehl_cook.errors import DiehlCookError, MnistError, SettingsError, SilentNetworkError, StorageError
 from diehl_cook.settings import RunSettings
@@ -82,3 +84,29 @@ def test_early_checks_come_before_any_work(tmp_path, mnist_path):
     assert repeats.returncode == 2 and "--repeats must be" in repeats.stderr
     for result in (huge, nothing, unwritable, repeats):
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("NO_SUCH", "1"), "has no constant NO_SUCH"),
+    (("X_TAR", "high"), "X_TAR takes a number"),
+    (("X_TAR", "0.1", "--set", "MU"), "--set takes NAME=VALUE"),
+    (("THETA_PLUS", "0.1", "--n-e", "100"), "takes THETA_PLUS from parameters.SIZES"),
+    (("X_TAR", "0.1", "--train", "55000"), "the last 10000 training images are held out")])
+def test_sweep_checks_its_constants_and_held_out_images_before_any_work(
+        args, message, mnist_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["sweep", *args, "--mnist-dir", mnist_path])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_sweep_measures_on_training_images_it_neither_trains_nor_labels_on(mnist_path):
+    """Choosing a setting by the held-out images leaves the test set unseen."""
+    args = argparse.Namespace(held_out=10000, train=1000, label=2000, test=10000,
+                              mnist_dir=mnist_path)
+    (train, train_labels), (measured, measured_labels), name = commands._sweep_images(args)
+    assert len(train) == 2000 and len(measured) == 10000
+    first, first_labels = data.load("training", mnist_path, limit=2000)
+    assert np.array_equal(train, first) and np.array_equal(train_labels, first_labels)
+    last, last_labels = data.load("training", mnist_path, limit=3, start=59997)
+    assert np.array_equal(measured[-3:], last) and np.array_equal(measured_labels[-3:], last_labels)
+    assert name == "held-out training images 50000-59999"

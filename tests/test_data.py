@@ -58,3 +58,14 @@ def test_corrupt_file_is_reported(mnist_path, tmp_path):
 def test_limit_beyond_the_set_is_refused(mnist_path):
     with pytest.raises(SettingsError, match="10000"):
         data.load("testing", mnist_path, limit=10001)
+
+
+def test_a_slice_is_that_part_of_the_whole_set(mnist_path):
+    images, labels = data.load("testing", mnist_path)
+    part_images, part_labels = data.load("testing", mnist_path, limit=7, start=9990)
+    assert np.array_equal(part_images, images[9990:9997])
+    assert np.array_equal(part_labels, labels[9990:9997])
+    first_images, _ = data.load("testing", mnist_path, limit=3)
+    assert np.array_equal(first_images, images[:3])
+    with pytest.raises(SettingsError, match="from image 9999"):
+        data.load("testing", mnist_path, limit=2, start=9999)

@@ -10,6 +10,7 @@ import pytest
 from brian2 import Hz, Network, SpikeMonitor, mV, ms, second, volt
 
 from diehl_cook import parameters as p
+from diehl_cook.errors import SettingsError
 from diehl_cook.network import normalize_weights
 from diehl_cook.protocol import next_cycle
 
@@ -229,6 +230,30 @@ def test_pre_post_rule_depresses_on_a_pre_spike_by_eta_pre_x_post_w_mu(w0):
     change = -p.ETA_PRE * x_post * after_post ** p.MU
     assert change < 0
     assert bench.w == pytest.approx(after_post + change, rel=1e-12)
+
+
+@pytest.mark.parametrize("trace", ["set", "add"])
+def test_the_pre_trace_is_set_to_1_or_increased_by_1_at_each_arrival(monkeypatch, trace):
+    """Two arrivals 1 ms apart, then a post spike: x_pre is 1 after the last one
+    (released code) or the sum of both decayed arrivals, above 1 (PRE_TRACE = "add",
+    the paper's words); the power law reads it at the post spike."""
+    monkeypatch.setattr(p, "PRE_TRACE", trace)
+    bench = Bench("power-law", w0=0.3)
+    bench.pre_spike()
+    bench.wait(1 * ms)
+    bench.pre_spike()
+    bench.wait(3 * ms)
+    bench.post_spike()
+    (t_first, t_last), (t_post,) = bench.pre_times(), bench.post_times()
+    x = x_pre(t_post, t_last) + (x_pre(t_post, t_first) if trace == "add" else 0.0)
+    assert (x > 1) == (trace == "add")
+    assert bench.w == pytest.approx(0.3 + power_law(0.3, x), rel=1e-12)
+
+
+def test_an_unknown_pre_trace_is_refused(monkeypatch):
+    monkeypatch.setattr(p, "PRE_TRACE", "double")
+    with pytest.raises(SettingsError, match="PRE_TRACE"):
+        Bench("power-law")
 
 
 def test_a_weight_above_w_max_is_clipped_not_nan():
