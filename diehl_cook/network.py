@@ -90,7 +90,7 @@ PRE_TRACES = {"set": (PLASTIC_SYNAPSE, ARRIVAL), "add": (PLASTIC_SYNAPSE_ADDITIV
 POWER_LAW = "w = clip(w + eta_power * (pre - x_tar) * clip(w_max - w, 0, w_max)**mu, 0, w_max)"
 # exponential, on a post spike: dw = eta (x_pre exp(-beta w) - x_tar exp(-beta (w_max - w)))
 EXPONENTIAL = ("w = clip(w + eta_post * (pre * exp(-beta * w) "
-               "- x_tar * exp(-beta * (w_max - w))), 0, w_max)")
+               "- x_tar_exponential * exp(-beta * (w_max - w))), 0, w_max)")
 # pre-and-post, on a pre spike: dw = -eta_pre x_post w^mu (and the power law on a post spike)
 PRE_POST_DEPRESSION = "w = clip(w - eta_pre * post1_post * w**mu, 0, w_max)"
 # triplet (released code), on a pre spike: dw = -eta_pre x_post1; on a post spike:
@@ -189,6 +189,7 @@ def model_namespace():
         tau_pre=p.TAU_PRE, tau_post1=p.TAU_POST1, tau_post2=p.TAU_POST2,
         post1_decay=np.exp(-p.DT / p.TAU_POST1), post2_decay=np.exp(-p.DT / p.TAU_POST2),
         eta_pre=p.ETA_PRE, eta_post=p.ETA_POST, eta_power=p.ETA_POWER_LAW, mu=p.MU, x_tar=p.X_TAR, beta=p.BETA,
+        x_tar_exponential=p.X_TAR_EXPONENTIAL,
         w_max=p.W_MAX,
         w_exc_inh=p.W_EXC_INH, weight_sum=p.WEIGHT_SUM,
     )
