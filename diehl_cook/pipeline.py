@@ -64,6 +64,14 @@ def _train(settings, folder, images, labels, resume, command):
     return network, record.counts
 
 
+def changed_parameters(recorded):
+    """"NAME old -> new" for each constant of parameters.py whose value differs from
+    ``recorded`` (a checkpoint's record; older checkpoints have none)."""
+    now = storage.model_parameters()
+    return [f"{name} {recorded[name]} -> {now[name]}" for name in sorted(now)
+            if name in recorded and recorded[name] != now[name]]
+
+
 def _start(settings, folder, n_images, resume, data):
     """The network to start from: the checkpoint's when resuming, else a new one.
     Returns (network, the checkpoint's progress record or {})."""
@@ -98,6 +106,10 @@ def _start(settings, folder, n_images, resume, data):
             f"started with (their SHA-256 differs): resume with the same files (--mnist-dir, "
             f"$MNIST_DIR), or start without --resume")
     print(f"resuming {folder} after {state['done']} of {total} images")
+    changed = changed_parameters(state.get("parameters", {}))
+    if changed:
+        print(f"note: parameters.py has changed since the last checkpoint ({'; '.join(changed)}); "
+              f"the training goes on with the values of now, which its metadata will record")
     return network, state
 
 

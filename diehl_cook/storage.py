@@ -283,9 +283,10 @@ def _load_network(folder, need_assignments):
 
 def save_checkpoint(folder, network, progress):
     """The training state after a chunk; ``progress`` is a dict of plain numbers
-    (the network's per-size values are added to it)."""
+    (the network's per-size values and parameters.py's values are added to it)."""
     path = os.path.join(folder, "checkpoint.npz")
-    progress = dict(progress, theta_plus=network.theta_plus, w_inh_exc=network.w_inh_exc)
+    progress = dict(progress, theta_plus=network.theta_plus, w_inh_exc=network.w_inh_exc,
+                    parameters=model_parameters())
     _atomic_write(path, lambda f: np.savez(f, weights=network.weights, theta=network.theta,
                                            progress=json.dumps(progress)))
 

@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from diehl_cook import storage
+from diehl_cook import parameters as p
+from diehl_cook import pipeline, storage
 from diehl_cook.errors import StorageError
 from diehl_cook.network import TrainedNetwork
 from diehl_cook.storage import (load_checkpoint, load_network, save_checkpoint, save_network,
@@ -318,3 +319,15 @@ def test_a_truncated_training_log_chunk_is_an_error_that_names_it(tmp_path):
     path.write_bytes(path.read_bytes()[:40])
     with pytest.raises(StorageError, match="counts_00000000.npz is corrupt"):
         load_training_counts(tmp_path, 10, 5)
+
+
+def test_a_checkpoint_records_the_parameters_and_a_resume_names_the_changed_ones(
+        tmp_path, monkeypatch):
+    save_checkpoint(tmp_path, make(), dict(done=40, seed=3, rule="pre-post"))
+    _, progress = load_checkpoint(tmp_path)
+    p_x_tar = p.X_TAR
+    assert progress["parameters"] == storage.model_parameters()
+    assert pipeline.changed_parameters(progress["parameters"]) == []
+    monkeypatch.setattr(p, "X_TAR", 0.25)
+    assert pipeline.changed_parameters(progress["parameters"]) == [f"X_TAR {p_x_tar} -> 0.25"]
+    assert pipeline.changed_parameters({}) == []          # a checkpoint of version 0.2
