@@ -247,8 +247,9 @@ COMMANDS = {
                   "python scripts/benchmark.py --n-e 400"),
     "tutorial": (_tutorial, "run the experiments of docs/tutorial.md and draw their figures",
                  "python scripts/tutorial.py ablations --n-e 100 --train 5000"),
-    "sweep": (_sweep, "sweep one constant of parameters.py on a short train/label/test run",
-              "python scripts/sweep.py BETA 1 2 4 8 --rule exponential --n-e 100"),
+    "sweep": (_sweep, "sweep one constant of parameters.py on a short train/label/measure "
+                      "run (measured on held-out training images)",
+              "python scripts/sweep.py X_TAR 0.2 0.1 0.05 --rule power-law --n-e 100"),
     "classify": (_classify, "classify your own digit images (or MNIST test images) with a "
                             "labelled network",
                  "python scripts/classify.py my_digit.png --plot figures/mine"),
