@@ -313,8 +313,8 @@ def _bench_reference(args, images, figures):
 
 # -- sweep --------------------------------------------------------------------
 def sweep(args):
-    fixed = dict(_assignment(text) for text in args.set)
-    fixed = {name: _constant_value(name, text, args.n_e) for name, text in fixed.items()}
+    assignments = dict(map(_assignment, args.set))
+    fixed = {name: _constant_value(name, text, args.n_e) for name, text in assignments.items()}
     values = [_constant_value(args.parameter, text, args.n_e) for text in args.values]
     train_set, measured, measured_on = _sweep_images(args)
     settings = settings_from(args, phase="training")
@@ -340,7 +340,7 @@ def sweep(args):
         storage.save_json(args.json, dict(
             parameter=args.parameter, rule=args.rule, n_e=args.n_e, train=args.train,
             label=args.label, measured_on=measured_on, seed=args.seed,
-            fixed={name: _number_or_word(text) for name, text in map(_assignment, args.set)},
+            fixed={name: _number_or_word(text) for name, text in assignments.items()},
             command=" ".join(sys.argv), results=rows))
 
 
