@@ -1,7 +1,7 @@
 """Behaviour is unchanged by restructuring: 20 training images, seed 0, give the
 weights and theta recorded before the code was reorganized (version 0.1.0, the
 triplet rule), and the power-law rule's as recorded when it was added (with the
-released code's rate 0.01, its default then)."""
+released code's values, its defaults then: rate 0.01, x_tar 0.4, mu 0.2)."""
 import hashlib
 
 import numpy as np
@@ -27,6 +27,8 @@ def sha256(array):
 def test_twenty_images_give_the_recorded_network(rule, settings, train_set, tmp_path,
                                                  monkeypatch):
     monkeypatch.setattr(p, "ETA_POWER_LAW", 0.01)
+    monkeypatch.setattr(p, "X_TAR", 0.4)
+    monkeypatch.setattr(p, "MU", 0.2)
     images, labels = train_set[0][:20], train_set[1][:20]
     network, _ = pipeline.train(settings.replace(rule=rule, chunk_size=20), tmp_path,
                                 images, labels)
