@@ -78,9 +78,11 @@ def train(args):
     network, _ = pipeline.train(settings, out, images, labels, resume=args.resume)
     history = network.metadata["running_accuracy"]
     estimate = f"; last running accuracy {100 * history[-1][1]:.2f}%" if history else ""
+    took = f"{time.time() - start:.0f} s"
+    if args.resume:     # the metadata's wall time includes the runs before this one
+        took += f" ({network.metadata['wall_time_s']:.0f} s in all with the earlier runs)"
     print(f"trained N_e={settings.n_e} ({settings.rule} rule) on "
-          f"{network.metadata['images_seen']} images in {time.time() - start:.0f} s"
-          f"{estimate}; saved to {out}")
+          f"{network.metadata['images_seen']} images in {took}{estimate}; saved to {out}")
     print(f"next: python scripts/assign_labels.py --weights {out}")
 
 

@@ -72,6 +72,7 @@ def test_ctrl_c_while_training_stops_with_the_resume_hint(target, tmp_path, env)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming {out} after {progress['done']} of 1000 images" in resumed.stdout
     assert "trained N_e=12 (triplet rule) on 1000 images" in resumed.stdout
+    assert "s in all with the earlier runs" in resumed.stdout     # not only this run's time
 
 
 def test_ctrl_c_during_a_parallel_evaluation(settings, train_set, tmp_path, env):  # noqa: F811
