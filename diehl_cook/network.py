@@ -133,7 +133,8 @@ def plastic_synapse(rule):
 def _with_mu(code):
     """``code`` with ``x**mu`` written as ``x`` when parameters.MU is 1: the same
     numbers (C's pow(x, 1) returns x exactly), without a pow() call per synaptic
-    event, which made the pre-and-post rule's depression the slowest of the rules."""
+    event in the pre-and-post rule's depression (glibc returns at once for an
+    exponent of 1; other C libraries need not: README, "Speed")."""
     return code.replace("**mu", "") if p.MU == 1 else code
 
 
