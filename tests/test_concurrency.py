@@ -11,6 +11,8 @@ from diehl_cook.engine import claim_build_dir, release_build_dir
 from conftest import CHUNK, DIEHL_COOK, N_E, ROOT
 from test_scripts import env  # noqa: F401  (a fixture)
 
+pytestmark = pytest.mark.process
+
 # Claims a build folder; with "hold", keeps it until the test kills it (a fixed
 # time would be a race with the commands under test on a loaded machine).
 CLAIM = ("import sys; from diehl_cook.engine import claim_build_dir; "

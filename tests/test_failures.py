@@ -101,6 +101,7 @@ def test_the_compiled_program_dies_with_its_parent(network, env):  # noqa: F811
 
 
 @pytest.mark.compile
+@pytest.mark.process
 def test_a_killed_worker_fails_the_run_instead_of_hanging(network, env):  # noqa: F811
     evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
                        "--chunk-size", 500, env=env)

@@ -20,7 +20,7 @@ from diehl_cook.storage import load_checkpoint, load_network
 from conftest import N_E, ROOT
 from test_scripts import env  # noqa: F401  (a fixture)
 
-pytestmark = pytest.mark.compile
+pytestmark = [pytest.mark.compile, pytest.mark.process]
 
 
 def start(script, *args, env, ignore_sigint=False):

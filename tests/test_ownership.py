@@ -16,6 +16,8 @@ from diehl_cook.errors import StorageError
 from conftest import ROOT
 from test_scripts import env, script  # noqa: F401  (env is a fixture)
 
+pytestmark = pytest.mark.process
+
 # Holds a claim until the test kills it (not for a fixed time: under load the
 # commands that must be refused took longer to start than a 60 s hold lasted).
 HOLD = ("import sys; from diehl_cook import ownership; "
