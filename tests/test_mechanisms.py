@@ -136,9 +136,9 @@ def exponential(w, x):
                          - p.X_TAR_EXPONENTIAL * np.exp(-p.BETA * (p.W_MAX - w)))
 
 
-@pytest.fixture(params=[1.0, 0.2], ids=["mu1", "mu0.2"])
+@pytest.fixture(params=[0.5, 1.0, 0.2], ids=["mu0.5", "mu1", "mu0.2"])
 def mu(request, monkeypatch):
-    """Ours (1, where network writes w**mu as w) and the released code's 0.2."""
+    """Ours (0.5), 1 (where network writes w**mu as w) and the released code's 0.2."""
     monkeypatch.setattr(p, "MU", request.param)
     return request.param
 
@@ -210,7 +210,7 @@ def test_post_without_any_pre_spike_depresses_by_x_tar(rule, w0):
 
 def test_power_law_changes_vanish_near_w_max(mu):
     """(w_max - w)^mu: at w = 0.999 the change is 0.001^mu of that at w = 0.001
-    (0.25 with the released code's mu = 0.2, 0.001 with ours, 1.0)."""
+    (0.25 with the released code's mu = 0.2, 0.032 with ours, 0.5; 0.001 with 1)."""
     low, _ = pre_then_post("power-law", 0.001, 5 * ms)
     high, _ = pre_then_post("power-law", 0.999, 5 * ms)
     ratio = (high - 0.999) / (low - 0.001)
