@@ -16,7 +16,7 @@ from . import calibration, data, experiments, images, ownership, pipeline, plots
 from .classifier import CLOSE_SECOND, Classifier
 from . import parameters as p
 from .engine import Engine
-from .memory import PeakMemory
+from .memory import CpuTime, PeakMemory
 from .errors import MnistError, SettingsError, StorageError
 from .network import TrainedNetwork
 from .reference import run_reference
@@ -220,28 +220,56 @@ def _timed(function):
     return result, time.perf_counter() - start
 
 
-def _measure(label, result, seconds):
+def _measure(label, result, seconds, cpu_seconds=None):
     presentations = int(result.presentations.sum())
     figures = dict(images=len(result.presentations), presentations=presentations,
                    seconds=round(seconds, 3),
                    ms_per_presentation=round(1000 * seconds / presentations, 2),
                    presentations_per_image=round(presentations / len(result.presentations), 3))
+    cpu = ""
+    if cpu_seconds is not None:
+        figures.update(cpu_seconds=round(cpu_seconds, 3),
+                       cpu_ms_per_presentation=round(1000 * cpu_seconds / presentations, 2))
+        cpu = f" {figures['cpu_ms_per_presentation']:>9.2f} ms CPU/pres"
     print(f"{label:<40} {figures['images']:>6} img {presentations:>6} pres "
-          f"{figures['ms_per_presentation']:>9.2f} ms/pres", flush=True)
+          f"{figures['ms_per_presentation']:>9.2f} ms/pres{cpu}", flush=True)
     return figures
 
 
+# Images of the short run whose cost the benchmark takes as a run's start-up (reading
+# the synapses, writing the results), to give the cost of a presentation without it.
+STARTUP_IMAGES = 2
+
+
 def _bench_engine(settings, network, images, label, profile=False):
-    """Build the engine (or reuse it), time one run on ``images`` and measure the
-    peak memory of this process and the program during it; with ``profile``, a
+    """Build the engine (or reuse it), time one run on ``images`` (wall and CPU time,
+    the compiled program included) and measure the peak memory of this process and
+    the program during it. A run of STARTUP_IMAGES images gives a run's fixed cost;
+    ``per_presentation`` is the rest: (CPU of the run - CPU of the short run) /
+    (presentations of the run - presentations of the short run). With ``profile``, a
     second, profiled program on the same images gives the time of each object."""
     engine, build = _timed(lambda: Engine(settings, network.delays))
     print(f"{label}: engine build (generate + compile, or reuse) {build:.1f} s", flush=True)
-    with engine, PeakMemory() as memory:
-        result, seconds = _timed(lambda: engine.run(images, network, seed=1))
+    with engine:
+        runs = []
+        for part in (images[:STARTUP_IMAGES], images):
+            with PeakMemory() as memory, CpuTime() as cpu:
+                result, seconds = _timed(lambda: engine.run(part, network, seed=1))
+            runs.append((result, seconds, cpu.seconds))
+    (short, short_wall, short_cpu), (result, seconds, cpu_seconds) = runs
+    extra = int(result.presentations.sum()) - int(short.presentations.sum())
     figures = dict(build_seconds=round(build, 1),
-                   engine_steady_state=_measure(f"{label} engine", result, seconds),
+                   engine_steady_state=_measure(f"{label} engine", result, seconds, cpu_seconds),
+                   startup_run=dict(images=len(short.presentations),
+                                    presentations=int(short.presentations.sum()),
+                                    seconds=round(short_wall, 3), cpu_seconds=round(short_cpu, 3)),
+                   per_presentation=dict(
+                       ms=round(1000 * (seconds - short_wall) / extra, 2),
+                       cpu_ms=round(1000 * (cpu_seconds - short_cpu) / extra, 2)),
                    peak_memory_mib=round(memory.peak / 2 ** 20))
+    print(f"  without the run's start-up ({short_cpu:.2f} s CPU): "
+          f"{figures['per_presentation']['cpu_ms']:.2f} ms CPU, "
+          f"{figures['per_presentation']['ms']:.2f} ms wall per presentation")
     print(f"  peak memory (Python and the program) {figures['peak_memory_mib']} MiB")
     if profile:
         with Engine(settings, network.delays, profile=True) as profiled:

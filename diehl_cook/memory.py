@@ -1,8 +1,10 @@
-"""Measured memory: the peak resident memory of a run, for the benchmark.
+"""Measured memory and CPU time of a run, for the benchmark.
 
-The compiled program runs as a child process, so the figure that matters is this
-process's resident memory plus its children's, sampled while the run goes on.
+The compiled program runs as a child process, so the figures that matter are this
+process's plus its children's: resident memory, sampled while the run goes on, and
+CPU time.
 """
+import resource
 import threading
 
 import psutil
@@ -43,3 +45,24 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, resident_bytes())
+
+
+class CpuTime:
+    """CPU time (user + system, seconds) spent inside a ``with`` block by this
+    process and by the child processes that ended in it (the compiled program runs
+    as one, waited for by Brian): unlike wall time, a busy machine does not inflate
+    it. ``seconds`` is set when the block ends."""
+
+    def __enter__(self):
+        self._start = _cpu_seconds()
+        self.seconds = None
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds = _cpu_seconds() - self._start
+
+
+def _cpu_seconds():
+    return sum(usage.ru_utime + usage.ru_stime
+               for usage in (resource.getrusage(resource.RUSAGE_SELF),
+                             resource.getrusage(resource.RUSAGE_CHILDREN)))
