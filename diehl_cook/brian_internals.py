@@ -5,8 +5,10 @@ one function here, with why; ``tests/test_brian_internals.py`` fails if a new
 Brian release changes what they rely on.
 """
 import os
+import re
 import shutil
 import signal
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -234,10 +236,13 @@ def spike_queue_file():
 
 def spike_queue_by_runs(source):
     """Brian's spike queue (the C++ source of ``brianlib/spikequeue.h``) with the
-    heterogeneous-delay push replaced by ``QUEUE_PUSH_BY_RUNS``."""
+    heterogeneous-delay push replaced by ``QUEUE_PUSH_BY_RUNS``; unchanged, with a
+    warning, if this Brian version's queue has no such loop (the same results,
+    slower, and only where the delay ring is off: see ``use_delay_ring``)."""
     if source.count(QUEUE_PUSH_ONE_BY_ONE) != 1:
-        raise RuntimeError("this Brian version's spike queue is not the one "
-                           "diehl_cook.brian_internals.spike_queue_by_runs knows")
+        _fall_back("pushing spikes by runs", ["its spike queue has no push loop that "
+                                              "diehl_cook.brian_internals knows"])
+        return source
     return source.replace(QUEUE_PUSH_ONE_BY_ONE, QUEUE_PUSH_BY_RUNS)
 
 
@@ -274,3 +279,164 @@ class StandaloneDevice(CPPStandaloneDevice):
             for name in files:
                 if name.endswith(".o"):
                     os.remove(os.path.join(folder, name))
+
+
+# -- The project's own templates (diehl_cook/templates) ----------------------------
+# Each extends Brian's template of the same name (loaded as "brian/<name>") and
+# replaces one block. ``BRIAN_TEMPLATE_TEXT`` lists, per template, the text of
+# Brian's that ours relies on: a Brian release without it makes the engine fall back
+# to Brian's own code, with a warning, instead of failing to build.
+BRIAN_TEMPLATE_TEXT = {
+    "synapses.cpp": ["{% extends 'common_synapses.cpp' %}", "{% block maincode %}",
+                     "{{vector_code|autoindent}}", ".peek()"],
+    "synapses_push_spikes.cpp": ["{% extends 'common_group.cpp' %}", "{% block before_code %}",
+                                 ".sources",
+                                 "{% block maincode %}", "eventspace_variable", ".push("],
+    "stateupdate.cpp": ["{% extends 'common_group.cpp' %}", "{% block maincode %}",
+                        "{{vector_code|autoindent}}", "for(int _idx=0; _idx<_N; _idx++)"],
+    "threshold.cpp": ["{% extends 'common_group.cpp' %}", "{% block maincode %}",
+                      "{{vector_code|autoindent}}", "if(_cond)", "_uses_refractory",
+                      "{{not_refractory}}[_idx] = false;", "{{lastspike}}[_idx] = {{t}};",
+                      "{{_eventspace}}[N] = _count;"],
+    "common_group.cpp": ["{% block extra_headers %}", "{% block before_code %}",
+                         "{% block maincode %}"],
+    "common_synapses.cpp": ["{% block extra_headers %}"],
+}
+# Brian's variables of each template (its USES_VARIABLES) that ours declare too.
+BRIAN_TEMPLATE_VARIABLES = {
+    "synapses.cpp": {"_synaptic_pre"},
+    "synapses_push_spikes.cpp": {"_n_sources", "_n_targets", "delay", "_source_dt"},
+    "stateupdate.cpp": {"N"},
+    "threshold.cpp": {"N"},
+}
+
+
+def brian_template_source(name):
+    """The text of Brian's ``cpp_standalone`` template ``name`` (e.g. "synapses.cpp")."""
+    from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+    loader = CPPStandaloneCodeObject.templater.env.loader
+    return loader.get_source(CPPStandaloneCodeObject.templater.env, name)[0]
+
+
+def templates_differ(names):
+    """The reasons why the project's templates ``names`` can't extend this Brian
+    version's (an empty list: they can)."""
+    reasons = []
+    for name in sorted(set(names) | {"common_group.cpp", "common_synapses.cpp"}):
+        try:
+            source = brian_template_source(name)
+        except Exception as error:      # a template this Brian version does not have
+            reasons.append(f"{name}: {error}")
+            continue
+        missing = [text for text in BRIAN_TEMPLATE_TEXT.get(name, []) if text not in source]
+        if missing:
+            reasons.append(f"{name} has no {', '.join(map(repr, missing))}")
+        declared = set()
+        for block in re.findall(r"USES_VARIABLES\s*\{(.*?)\}", source, re.S):
+            declared |= {word.strip() for word in block.split(",") if word.strip()}
+        extra = declared - BRIAN_TEMPLATE_VARIABLES.get(name, declared)
+        if extra:
+            reasons.append(f"{name} uses variables {sorted(extra)} that ours do not declare")
+    return reasons
+
+
+def engine_code_object_class(templates="templates", **env_globals):
+    """A ``cpp_standalone`` code object class whose templates are the project's (in
+    the folder ``templates`` of the package) where it has one, else Brian's;
+    ``env_globals``: names the templates read."""
+    from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+    from jinja2 import ChoiceLoader, PrefixLoader
+    brians = CPPStandaloneCodeObject.templater
+    templater = brians.derive("diehl_cook", templates_dir=templates, env_globals=env_globals)
+    templater.env.loader = ChoiceLoader([templater.env.loader,
+                                         PrefixLoader({"brian": brians.env.loader})])
+
+    class EngineCodeObject(CPPStandaloneCodeObject):
+        pass
+    EngineCodeObject.templater = templater
+    return EngineCodeObject
+
+
+def _fall_back(what, reasons):
+    """Warn that ``what`` is off on this Brian version, and why; returns False."""
+    warnings.warn(f"diehl_cook: {what}: off, since this Brian version's code is not the "
+                  f"code it extends ({'; '.join(reasons)}). The engine runs Brian's own code "
+                  f"instead: the same results, slower.", RuntimeWarning, stacklevel=3)
+    return False
+
+
+def use_delay_ring(pathway, arrival_reader=None):
+    """Deliver ``pathway``'s spikes with the delay ring (``templates/synapses.cpp`` and
+    ``templates/synapses_push_spikes.cpp``) instead of Brian's spike queue. Returns
+    whether it does (False, with a warning, when Brian's templates are not the ones
+    the ring's extend).
+
+    Why: at 6,400 neurons an input spike reaches 6,400 synapses; Brian's queue writes
+    each synapse's index into the slot of its delay and reads it back when it is
+    delivered (8 bytes per synaptic event, 15 million events per presentation). The
+    ring keeps only the spiking inputs of the last max_delay + 1 steps and, since
+    each input's synapses are sorted by delay (``network.delay_order``), delivers
+    each (input, delay) group as one range of synapse indices, running Brian's
+    generated code for each. The order is Brian's queue's: the spikes of the earliest
+    step first, then by input, each group in index order (so every conductance sums
+    the same weights in the same order; ``tests/test_engine.py`` checks the results
+    bit for bit).
+
+    ``arrival_reader``: the other pathway of the same synapses, when it is the only
+    code that reads the synapses' arrival time ``t_arrival`` and ``pathway`` only sets
+    it (``t_arrival = t``): then ``pathway`` does not store it (8 bytes written per
+    synaptic event) and ``arrival_reader`` derives it for the synapses it runs, from
+    the source's recent spike steps and the synapse's delay (the same step, so the same
+    time: ``timestep * dt`` as Brian's clock computes it)."""
+    reasons = templates_differ(["synapses.cpp", "synapses_push_spikes.cpp"])
+    if reasons:
+        return _fall_back("the delay ring", reasons)
+    code_class = engine_code_object_class(delay_ring_pathway=pathway.name,
+                                          lazy_arrival=arrival_reader is not None)
+    pathway.codeobj_class = code_class
+    if arrival_reader is not None:
+        arrival_reader.codeobj_class = code_class
+    return True
+
+
+def use_vector_loops(*groups):
+    """Run ``groups``' threshold tests (``templates/threshold.cpp``) and state updates
+    (``templates/stateupdate.cpp``) in loops the compiler vectorizes. Returns whether
+    they do (False, with a warning, when Brian's templates are not the ones ours
+    extend).
+
+    Why: Brian's threshold loop tests and collects the spiking neurons in one loop
+    with a branch, which is not vectorized (at 6,400 neurons, 6.4 million tests per
+    presentation in each layer); tested first and collected after, the spikes are the
+    same. The state update's loop is marked "omp simd", which takes effect only with
+    ``SIMD_COMPILE_ARGS`` (fast mode): then exp() is vectorized too, and glibc's vector
+    exp() is not bit for bit the scalar one. Without them the loop is Brian's."""
+    reasons = templates_differ(["stateupdate.cpp", "threshold.cpp"])
+    if reasons:
+        return _fall_back("the vectorized neuron loops", reasons)
+    for group in groups:
+        group.codeobj_class = engine_code_object_class()
+    return True
+
+
+def block_code_object_class():
+    """A code object class for operations on every synapse of an all-to-all pathway
+    whose synapses come in blocks of N_post, one per source neuron, with N_post
+    different targets each (``templates/blocks/stateupdate.cpp``), or None (with a
+    warning) when Brian's template is not the one it extends.
+
+    Why: the weight normalization adds every input weight into its neuron's column
+    sum, then scales it: Brian's loop over the 5 million synapses at 6,400 neurons
+    is not vectorized, since two synapses could share a target. Within a block they
+    don't, so each block is a loop the compiler vectorizes; the blocks go in order,
+    so every column sum adds the same weights in the same order. The loops run on
+    one thread with OpenMP too (see ``serial_code_object_class``)."""
+    reasons = templates_differ(["stateupdate.cpp"])
+    if reasons:
+        _fall_back("the vectorized weight normalization", reasons)
+        return None
+    return engine_code_object_class("templates/blocks")
+
+
+# gcc vectorizes exp() (with glibc's libmvec) only when finite math may be assumed.
+SIMD_COMPILE_ARGS = ["-ffinite-math-only", "-fopenmp-simd"]

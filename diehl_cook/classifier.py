@@ -82,7 +82,7 @@ class Classifier:
     def __init__(self, network, chunk_size=1000, build_dir=None):
         """``network``: a labelled ``TrainedNetwork`` (see ``Classifier.load``);
         ``chunk_size``: images per run of the compiled program; ``build_dir``:
-        where it is compiled (default: the cache of ``engine.default_build_dir``)."""
+        where it is compiled (default: the cache of ``programs.default_build_dir``)."""
         if network.assignments is None:
             raise ValueError("the network has no assignments: label it first")
         self.network = network

@@ -18,6 +18,7 @@ N_E_DEFAULT = 400
 LEARNING_RULES = ("power-law", "exponential", "pre-post", "triplet")
 LEARNING_RULE = "triplet"
 CHUNK_SIZE = 1000
+ENGINE_MODES = ("exact", "fast")
 DEFAULT_WEIGHTS = "weights/n400"
 MNIST_HELP = "folder with the four MNIST files (default: $MNIST_DIR, else data/mnist)"
 TUTORIAL_PARTS = ("stdp", "inhibition", "ablations")
@@ -36,6 +37,10 @@ def _run_options(parser, jobs=True):
     parser.add_argument("--threads", type=int, default=1,
                         help="OpenMP threads per compiled program (the results are the same "
                              "for any number; on 2 cores it is slower than 1)")
+    parser.add_argument("--engine", default="exact", choices=ENGINE_MODES,
+                        help="exact: the same results as Brian's own code, bit for bit; "
+                             "fast: the excitatory neurons' integration vectorized (its "
+                             "exp() differs in the last bits; see the docs, 'The engine')")
     if jobs:
         parser.add_argument("--jobs", type=int, default=None,
                             help="processes for the frozen network (default: number of cores "
@@ -99,6 +104,11 @@ def _compare(parser):
     parser.add_argument("weights", nargs="+", help="network folders (labelled and evaluated "
                                                    "with evaluate --json FOLDER/evaluation.json)")
     parser.add_argument("--figure", default=None, help="write their receptive fields side by side here")
+    parser.add_argument("--running-accuracy", default=None, metavar="FIGURE",
+                        help="write their running accuracy during training, over passes "
+                             "through the training images, here (a training still under "
+                             "way: from its checkpoint's training log)")
+    parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
     parser.add_argument("--json", default=None, help="write the table here")
 
 
@@ -115,6 +125,9 @@ def _benchmark(parser):
     parser.add_argument("--profile", action="store_true",
                         help="also run profiled programs and print the time of each Brian "
                              "object (code object)")
+    parser.add_argument("--compare-engines", type=int, default=0, metavar="IMAGES",
+                        help="also train on the first IMAGES training images in exact and "
+                             "in fast mode and say whether the spikes are the same")
     parser.add_argument("--json", default="figures/benchmark.json",
                         help="where to write the figures")
 
@@ -289,7 +302,10 @@ def main(argv=None, command=None):
         argv = [command] + argv
     args = build_parser().parse_args(argv)
     with signals_stop_the_run():
-        from . import commands        # imports Brian: only once there is work to do
+        try:
+            from . import commands    # imports Brian: only once there is work to do
+        except KeyboardInterrupt as stop:       # stopped while loading: nothing done yet
+            exit_stopped(stop)
         from .errors import DiehlCookError
         try:
             commands.check_outputs(args)
@@ -298,10 +314,15 @@ def main(argv=None, command=None):
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
         except KeyboardInterrupt as stop:
-            stopped = getattr(stop, "signal", signal.SIGINT)
-            word, code = STOPPED[stopped]
-            print(f"\n{word}{commands.interruption_hint(args)}", file=sys.stderr)
-            sys.exit(code)
+            exit_stopped(stop, commands.interruption_hint(args))
+
+
+def exit_stopped(stop, hint=""):
+    """Say that a signal (``stop``: KeyboardInterrupt or ``Terminated``) stopped the
+    command, with ``hint``, and exit with 128 + the signal's number."""
+    word, code = STOPPED[getattr(stop, "signal", signal.SIGINT)]
+    print(f"\n{word}{hint}", file=sys.stderr)
+    sys.exit(code)
 
 
 class Terminated(KeyboardInterrupt):

@@ -25,7 +25,8 @@ from .settings import FULL_MODEL, Mechanisms, RunSettings, SizeProtocol, check, 
 
 def settings_from(args, **values):
     """A RunSettings from the command's options (those it has) and ``values``."""
-    fields = ("n_e", "rule", "seed", "epochs", "chunk_size", "jobs", "threads", "build_dir")
+    fields = ("n_e", "rule", "seed", "epochs", "chunk_size", "jobs", "threads", "engine",
+              "build_dir")
     found = {field: getattr(args, field) for field in fields if hasattr(args, field)}
     found["progress"] = not getattr(args, "no_progress", False)
     settings = RunSettings(**dict(found, **values))
@@ -36,8 +37,9 @@ def settings_from(args, **values):
 def check_outputs(args):
     """Before any work: every file or folder the command will write can be written,
     and none of them is one of a network's own files."""
-    if getattr(args, "json", None):
-        storage.check_output(args.json)
+    for name in ("json", "running_accuracy"):
+        if getattr(args, name, None):
+            storage.check_output(getattr(args, name))
     folders = [getattr(args, "plot", None), getattr(args, "out", None)]
     if args.command == "train":
         folders[1] = args.out or os.path.join("weights", f"n{args.n_e}")
@@ -199,6 +201,13 @@ def compare(args):
         print(_compare_line(rows[-1]))
     if args.figure:
         plots.fields_side_by_side(panels, args.figure)
+    if args.running_accuracy:
+        _, labels = data.load("training", args.mnist_dir)
+        curves = {f"{row['folder']} (N_e = {row['n_e']:,})":
+                  pipeline.running_accuracy(row["folder"], storage.load_network(row["folder"]),
+                                            labels) for row in rows}
+        plots.running_accuracy_by_pass(curves, args.running_accuracy)
+        print(f"running accuracy over passes written to {args.running_accuracy}")
     if args.json:
         storage.save_json(args.json, dict(networks=rows, command=" ".join(sys.argv)))
 
@@ -257,7 +266,7 @@ def _bench_engine(settings, network, images, label, profile=False):
                 result, seconds = _timed(lambda: engine.run(part, network, seed=1))
             runs.append((result, seconds, cpu.seconds))
     (short, short_wall, short_cpu), (result, seconds, cpu_seconds) = runs
-    extra = int(result.presentations.sum()) - int(short.presentations.sum())
+    extra = max(int(result.presentations.sum()) - int(short.presentations.sum()), 1)
     figures = dict(build_seconds=round(build, 1),
                    engine_steady_state=_measure(f"{label} engine", result, seconds, cpu_seconds),
                    startup_run=dict(images=len(short.presentations),
@@ -297,7 +306,7 @@ def _profile_table(info, presentations):
 
 
 def benchmark(args):
-    chunk = max(args.engine_images, args.reference_images)
+    chunk = max(args.engine_images, args.reference_images, args.compare_engines)
     images, _ = data.load("training", args.mnist_dir, chunk + 1)
     same = images[1:args.reference_images + 1]
     print(f"N_e = {args.n_e}; {os.cpu_count()} cores; {args.threads} thread(s) per program; "
@@ -316,8 +325,38 @@ def benchmark(args):
                                       args.profile)
     if args.reference_images:
         figures["reference"] = _bench_reference(args, same, figures)
+    if args.compare_engines:
+        figures["engine_modes"] = _compare_engine_modes(args, args.compare_engines)
     storage.save_json(args.json, figures)
     print(f"figures written to {args.json}")
+
+
+def _compare_engine_modes(args, n_images):
+    """Train the untrained network (triplet rule) on the first ``n_images`` training
+    images in exact and in fast mode: whether every presentation had the same spikes,
+    and how far the weights and theta ended apart."""
+    images, _ = data.load("training", args.mnist_dir, n_images)
+    network = TrainedNetwork.untrained(args.n_e, 0, "triplet")
+    results = {}
+    for mode in ("exact", "fast"):
+        settings = settings_from(args, phase="training", rule="triplet", chunk_size=n_images,
+                                 engine=mode)
+        with Engine(settings, network.delays) as engine:
+            results[mode] = engine.run(images, network, seed=1)
+    exact, fast = results["exact"], results["fast"]
+    same = exact.log.shape == fast.log.shape and bool(
+        np.array_equal(exact.log, fast.log) and np.array_equal(exact.counts, fast.counts))
+    figures = dict(images=n_images, presentations=len(exact.log), same_spikes=same,
+                   spikes=int(exact.counts.sum()),
+                   weights_max_difference=float(np.abs(exact.network.weights
+                                                       - fast.network.weights).max()),
+                   theta_max_difference=float(np.abs(exact.network.theta
+                                                     - fast.network.theta).max()))
+    print(f"exact and fast mode on the first {n_images} training images: "
+          f"{'the same' if same else 'NOT the same'} spikes ({figures['spikes']} in "
+          f"{figures['presentations']} presentations); weights apart by at most "
+          f"{figures['weights_max_difference']:g}, theta by {figures['theta_max_difference']:g} V")
+    return figures
 
 
 def _bench_reference(args, images, figures):
@@ -559,7 +598,7 @@ def _response(row):
 
 # -- cache --------------------------------------------------------------------
 def cache(args):
-    from .engine import cached_programs, default_build_dir, remove_program
+    from .programs import cached_programs, default_build_dir, remove_program
     root = args.build_dir or default_build_dir()
     if os.path.exists(root) and not os.path.isdir(root):
         raise StorageError(f"the build folder {root} is a file, not a folder")

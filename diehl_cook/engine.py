@@ -7,16 +7,14 @@ by ``run_regularly`` operations once per cycle, spike counts are recorded once
 per cycle, and a C++ function stops the run after the last image. With
 ``cpp_standalone`` the program is compiled once per phase and network and then
 run for successive chunks of images (``device.run(run_args=...)``); Python never
-steps through the examples.
+steps through the examples. In its hottest loops the program runs the project's own
+Brian templates (``diehl_cook/templates``; docs/engine.md): the same results as
+Brian's own code, and in fast mode (``settings.engine``) a vectorized integration.
 """
-import fcntl
 import hashlib
-import itertools
 import os
-import shutil
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 from brian2 import (Network, NeuronGroup, StateMonitor, Synapses, TimedArray, defaultclock,
@@ -25,10 +23,11 @@ from brian2 import prefs
 from brian2 import seed as brian_seed
 from brian2.devices import reset_device
 
-from . import brian_internals, ownership
+from . import brian_internals
 from . import parameters as p
-from .errors import SettingsError, StorageError
 from .network import TrainedNetwork, build_network, inhibition_weight
+from .programs import check_compiler, claim_build_dir, default_build_dir, release_build_dir
+from .results import PhaseResult, presentation_log
 from .protocol import (CYCLE_STEPS, CYCLE_TIME, DONE, PRESENTATION_STEPS, PROTOCOL_CODE,
                        PROTOCOL_EQUATIONS, SILENT, input_rates, protocol_namespace,
                        silent_error)
@@ -66,39 +65,6 @@ __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);  // FTZ (bit 15), DAZ
 # the Python process itself (Brian starts it with subprocess.call, no shell).
 DIE_WITH_PARENT = "prctl(PR_SET_PDEATHSIG, SIGKILL);"
 DIE_WITH_PARENT_HEADERS = ["<sys/prctl.h>", "<csignal>"]
-
-# One record per presentation: which image, at which intensity, how many spikes.
-LOG_FIELDS = [("image", np.int64), ("intensity", np.int64), ("spikes", np.int64)]
-
-
-def presentation_log(image, intensity, spikes):
-    """The log of a run's presentations, a record array with fields image,
-    intensity and spikes."""
-    log = np.zeros(len(image), dtype=LOG_FIELDS)
-    log["image"], log["intensity"], log["spikes"] = image, intensity, spikes
-    return log
-
-
-@dataclass
-class PhaseResult:
-    """What a run over some images produced."""
-    counts: np.ndarray          # (n_images, n_e) spikes of each neuron in the accepted presentation
-    presentations: np.ndarray   # (n_images,) presentations needed (1 = no retry)
-    log: np.ndarray             # every presentation: image, intensity, spikes (presentation_log)
-    network: TrainedNetwork = None  # weights and theta after the run (learning only)
-
-    @staticmethod
-    def concatenate(parts, offsets):
-        """Join consecutive results; ``offsets`` are their first image indices."""
-        logs = []
-        for part, offset in zip(parts, offsets):
-            log = part.log.copy()
-            log["image"] += offset
-            logs.append(log)
-        return PhaseResult(np.concatenate([r.counts for r in parts]),
-                           np.concatenate([r.presentations for r in parts]),
-                           np.concatenate(logs), parts[-1].network)
-
 
 # Ctrl+C must stop us at once, not "finish the time step" of Brian's default handler:
 # during a compiled run that handler swallows the signal in Python (the run goes on
@@ -142,98 +108,6 @@ def brian_preference(name, value):
         prefs[name] = previous
 
 
-def default_build_dir():
-    """Where compiled programs are kept: $DIEHL_COOK_BUILD_DIR or ~/.cache/diehl_cook."""
-    return os.environ.get("DIEHL_COOK_BUILD_DIR",
-                          os.path.join(os.path.expanduser("~"), ".cache", "diehl_cook"))
-
-
-_CLAIMED = {}   # build directories this process holds: directory -> [lock file, engines using it]
-
-
-def claim_build_dir(directory):
-    """``directory``, or ``directory-2``, ``-3``... : the first that no other process
-    is using. Its lock (``<directory>.lock``, exclusive) is held until every engine
-    of this process that claimed it is closed (``release_build_dir``), so concurrent
-    runs of the same program never compile or run in one folder; the engines of one
-    process share it (they run one at a time)."""
-    root = os.path.dirname(os.path.abspath(directory))
-    if os.path.exists(root) and not os.path.isdir(root):
-        raise StorageError(f"the build folder {root} is a file, not a folder: give another "
-                           f"--build-dir (or $DIEHL_COOK_BUILD_DIR)")
-    os.makedirs(root, exist_ok=True)
-    for k in itertools.count(1):
-        candidate = directory if k == 1 else f"{directory}-{k}"
-        if candidate in _CLAIMED:
-            _CLAIMED[candidate][1] += 1
-            return candidate
-        if os.path.exists(candidate) and not ownership.is_program_folder(candidate):
-            continue                # not ours (or not a folder): never written into
-        lock = open(candidate + ".lock", "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        ownership.mark(candidate, ownership.PROGRAM_MARKER)
-        _CLAIMED[candidate] = [lock, 1]
-        return candidate
-
-
-def release_build_dir(directory):
-    """Undo one ``claim_build_dir(directory)``; the last one frees the folder for
-    other processes (later runs of the same program reuse it without compiling)."""
-    claim = _CLAIMED.get(directory)
-    if claim is None:
-        return
-    claim[1] -= 1
-    if claim[1] == 0:
-        del _CLAIMED[directory]
-        claim[0].close()
-
-
-def cached_programs(build_dir=None):
-    """The compiled programs in the cache: a list of (folder, size in bytes). Only
-    the folders this project made (``ownership.PROGRAM_MARKER``) are listed."""
-    root = build_dir or default_build_dir()
-    if not os.path.isdir(root):
-        return []
-    found = []
-    for name in sorted(os.listdir(root)):
-        folder = os.path.join(root, name)
-        if os.path.isdir(folder) and ownership.is_program_folder(folder):
-            size = sum(os.path.getsize(os.path.join(where, f))
-                       for where, _, files in os.walk(folder) for f in files)
-            found.append((folder, size))
-    return found
-
-
-def remove_program(folder):
-    """Delete one cached program unless a running process holds its lock (or it is
-    not a program folder). Returns whether it was deleted."""
-    if not ownership.is_program_folder(folder):
-        return False
-    with open(folder + ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        shutil.rmtree(folder)
-        os.unlink(folder + ".lock")
-    return True
-
-
-def check_compiler():
-    """Raise an error a user can act on if there is no C++ compiler for ``make``."""
-    compiler = os.environ.get("CXX", "g++").split()[0]
-    if shutil.which(compiler) is None or shutil.which("make") is None:
-        missing = "make" if shutil.which(compiler) else f"the C++ compiler {compiler}"
-        raise SettingsError(f"{missing} was not found on PATH: the engine compiles the network "
-                            f"into a C++ program. Install a compiler and make (Debian/Ubuntu: "
-                            f"sudo apt install g++ make; macOS: xcode-select --install), or "
-                            f"set $CXX to yours")
-
-
 class Engine:
     """The protocol of one phase (``settings.phase``) for one network.
 
@@ -245,8 +119,10 @@ class Engine:
     kept and reused by later processes; the engine holds its folder until
     ``close()`` (or the end of a ``with`` block). ``settings.threads`` > 1 compiles
     the program with Brian's OpenMP support; ``profile=True`` compiles a profiled
-    copy (``profiling_info``). ``standalone=False`` runs the same model in Brian's
-    runtime mode (no compilation, slower), rebuilt for every call.
+    copy (``profiling_info``). ``settings.engine`` "fast" compiles the vectorized
+    integration (``_own_code``). ``standalone=False`` runs the same model in Brian's
+    runtime mode (no compilation, slower, Brian's own code only), rebuilt for every
+    call.
     """
 
     def __init__(self, settings, delays, job=0, standalone=True, profile=False):
@@ -280,7 +156,7 @@ class Engine:
         self.close()
 
     def __del__(self):
-        if getattr(self, "directory", None) is not None and _CLAIMED is not None:
+        if getattr(self, "directory", None) is not None and release_build_dir is not None:
             self.close()
 
     @property
@@ -293,9 +169,10 @@ class Engine:
             f"frozen-n{s.n_e}-chunk{s.chunk_size}"
         model = "" if s.mechanisms.name == "full" else f"-{s.mechanisms.name}"
         threads = "" if s.threads == 1 else f"-threads{s.threads}"
+        mode = "" if s.engine == "exact" else f"-{s.engine}"
         profile = "-profile" if self.profile else ""
         tag = hashlib.sha1(self.delays.tobytes()).hexdigest()[:10]
-        return f"{kind}{model}{threads}{profile}-{tag}-job{job}"
+        return f"{kind}{model}{threads}{mode}{profile}-{tag}-job{job}"
 
     # -- building ------------------------------------------------------------
     def _build(self, image_rates, network):
@@ -304,13 +181,12 @@ class Engine:
         defaultclock.dt = p.DT
         model = build_network(self.settings, network, self.delays,
                               input_equations=ENGINE_INPUT_EQUATIONS)
+        if self.standalone:
+            self._own_code(model)
         protocol = _protocol_group(model, image_rates)
         extra = [protocol, _spike_counter(model, protocol)]
         if self.learning and self.settings.mechanisms.normalization:
-            # With OpenMP threads, the column sums must still be added up by one thread.
-            parallel = self.standalone and self.settings.threads > 1
-            _normalize_every_cycle(model, brian_internals.serial_code_object_class()
-                                   if parallel else None)
+            _normalize_every_cycle(model, self._normalization_code() if self.standalone else None)
         # One record per cycle, taken before the protocol acts on it.
         counts = StateMonitor(model.exc, "count", record=True, dt=CYCLE_TIME, when="start",
                               order=0, name="count_monitor")
@@ -319,6 +195,34 @@ class Engine:
         network = Network(model.objects + extra + [counts, cycles])
         return dict(model=model, protocol=protocol, counts=counts, cycles=cycles,
                     network=network, image_rates=image_rates)
+
+    def _own_code(self, model):
+        """The project's code in place of Brian's where it is faster: the delay ring for
+        the input spikes and vectorized threshold tests (the same results), and in
+        fast mode the vectorized integration of the neurons. Each falls back to Brian's
+        code, with a warning, on a Brian version whose templates it does not know."""
+        # The arrival times are derived at postsynaptic spikes where the rule reads them
+        # only there (parameters.PRE_TRACE "set": the arrival sets x_pre to 1).
+        derived = (self.learning and p.PRE_TRACE == "set"
+                   and "t_arrival" in model.input_exc.variables)
+        self.delay_ring = brian_internals.use_delay_ring(
+            model.input_exc.pre, model.input_exc.post if derived else None)
+        vector_loops = brian_internals.use_vector_loops(model.exc, model.inh)
+        self.simd = self.settings.engine == "fast" and vector_loops
+
+    def _normalization_code(self):
+        """The code object class of the weight normalization: the project's block loops
+        (the same results, vectorized), else with OpenMP threads Brian's loop kept on
+        one thread (the column sums must be added up by one thread), else Brian's."""
+        blocks = brian_internals.block_code_object_class()
+        if blocks is None and self.settings.threads > 1:
+            return brian_internals.serial_code_object_class()
+        return blocks
+
+    def _compile_args(self):
+        """Brian's compiler flags, and in fast mode those that vectorize exp()."""
+        args = list(prefs["codegen.cpp.extra_compile_args_gcc"])
+        return args + brian_internals.SIMD_COMPILE_ARGS if self.simd else args
 
     def _max_duration(self, n_images):
         return (n_images * p.MAX_PRESENTATIONS + 1) * CYCLE_TIME
@@ -344,7 +248,8 @@ class Engine:
         # of compilers at once when several programs are built together).
         with brian_preference("devices.cpp_standalone.openmp_threads", threads), \
                 brian_preference("devices.cpp_standalone.extra_make_args_unix",
-                                 [f"-j{os.cpu_count() or 1}"]):
+                                 [f"-j{os.cpu_count() or 1}"]), \
+                brian_preference("codegen.cpp.extra_compile_args_gcc", self._compile_args()):
             objects["network"].run(self._max_duration(self.settings.chunk_size), namespace={},
                                    profile=self.profile)
             brian_internals.sort_clock_starts(self._device)
@@ -450,17 +355,18 @@ def _spike_counter(model, protocol):
     return counter
 
 
-def _normalize_every_cycle(model, sums_class=None):
+def _normalize_every_cycle(model, code_class=None):
     """Before every presentation: scale each neuron's input weights to sum to
     WEIGHT_SUM. The column sums are computed here, once per cycle, rather than by a
-    summed variable, which Brian would update at every time step. ``sums_class``:
-    the code object class of the sums (a serial one when the program uses OpenMP)."""
+    summed variable, which Brian would update at every time step. ``code_class``:
+    the code object class of the sums and the scaling (``Engine._normalization_code``)."""
     model.exc.run_regularly("incoming = 0", dt=CYCLE_TIME, when="start", order=3,
                             name="incoming_reset")
     model.input_exc.run_regularly("incoming_post += w", dt=CYCLE_TIME, when="start",
-                                  order=4, name="incoming_sum", codeobj_class=sums_class)
+                                  order=4, name="incoming_sum", codeobj_class=code_class)
     model.input_exc.run_regularly("w = w * weight_sum / incoming_post", dt=CYCLE_TIME,
-                                  when="start", order=5, name="normalize")
+                                  when="start", order=5, name="normalize",
+                                  codeobj_class=code_class)
 
 
 def _responses(objects, n):

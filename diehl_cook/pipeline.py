@@ -58,10 +58,27 @@ def _train(settings, folder, images, labels, resume, command):
         examples_per_epoch=n_images, epochs=settings.epochs, images_seen=total,
         wall_time_s=round(time.time() - record.started, 1), chunk_size=settings.chunk_size,
         running_accuracy=record.history, command=command or " ".join(sys.argv),
-        training_data_sha256=data,
+        training_data_sha256=data, engine_modes=record.engine_modes,
         **record.response_rates())
     storage.save_network(folder, network)
     return network, record.counts
+
+
+def running_accuracy(folder, network, labels):
+    """The running accuracy of the training of the network in ``folder``: recomputed
+    from its training log when the folder holds a checkpoint further on than the saved
+    network (a training still under way), else as its metadata records it. ``labels``:
+    the MNIST training labels. Returns (history, examples per pass)."""
+    history = network.metadata.get("running_accuracy") or []
+    per_pass = network.metadata.get("examples_per_epoch", len(labels))
+    checkpoint = storage.load_checkpoint(folder)
+    if checkpoint is None or checkpoint[1]["done"] <= network.metadata.get("images_seen", 0):
+        return history, per_pass
+    state = checkpoint[1]
+    per_pass, done = state["examples"], state["done"]
+    order = np.arange(done) % per_pass
+    counts, covered = storage.load_training_counts(folder, done, network.n_e)
+    return lab.running_accuracy(counts, labels[order], p.UPDATE_INTERVAL, covered), per_pass
 
 
 def changed_parameters(recorded):
@@ -139,6 +156,9 @@ class _TrainingRecord:
         self.write = print
         # Totals over every presentation (retries included), for the response rates.
         self.totals = state.get("totals") if done else dict(presentations=0, spikes=0)
+        # [first image, engine mode] of each stretch of the training (checkpoints
+        # from before fast mode existed were all made in exact mode).
+        self.engine_modes = state.get("engine_modes", [[0, "exact"]] if done else [])
 
     def response_rates(self):
         """Spikes per presentation and presentations per image while training (None
@@ -164,7 +184,10 @@ class _TrainingRecord:
                 raise DivergedError(f"training diverged before image {end}: {name} {problem}. "
                                     f"The checkpoint of the last good chunk is kept in "
                                     f"{self.folder}.")
-        storage.save_training_counts(self.folder, end - len(result.counts), result.counts)
+        start = end - len(result.counts)
+        if not self.engine_modes or self.engine_modes[-1][1] != s.engine:
+            self.engine_modes = self.engine_modes + [[start, s.engine]]
+        storage.save_training_counts(self.folder, start, result.counts)
         self.counts = np.concatenate([self.counts, result.counts.astype(np.uint16)])
         self.covered = np.concatenate([self.covered, np.ones(len(result.counts), bool)])
         if self.totals is not None:
@@ -173,7 +196,8 @@ class _TrainingRecord:
         storage.save_checkpoint(self.folder, result.network, dict(
             n_e=s.n_e, seed=s.seed, examples=len(self.labels) // s.epochs,
             chunk_size=s.chunk_size, rule=s.rule, done=end, data_sha256=self.data,
-            wall_time_s=time.time() - self.started, totals=self.totals))
+            wall_time_s=time.time() - self.started, totals=self.totals,
+            engine_modes=self.engine_modes))
         if end % p.UPDATE_INTERVAL == 0 and end >= 2 * p.UPDATE_INTERVAL:
             self.history = self._running_accuracy()
             if self.history and self.history[-1][0] == end:

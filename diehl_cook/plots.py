@@ -72,6 +72,22 @@ def training_accuracy(history, path):
     plt.close(fig)
 
 
+def running_accuracy_by_pass(curves, path):
+    """``curves``: {label: (history, examples per pass)}; each history a list of
+    (images seen, running accuracy), drawn over passes through the training set."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for label, (history, per_pass) in curves.items():
+        seen, accuracy = broken_at_gaps(history)
+        ax.plot(seen / per_pass, accuracy, "o-", markersize=3, label=label)
+    ax.set_xlabel("passes through the training images")
+    ax.set_ylabel("running accuracy (%)")
+    ax.set_title("Accuracy during training (block k labelled by block k - 1)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
 def confusion(matrix, path, title):
     matrix = np.asarray(matrix)
     per_class = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)

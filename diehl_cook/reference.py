@@ -10,7 +10,8 @@ from brian2 import Hz, Network, volt
 from brian2 import seed as brian_seed
 
 from . import parameters as p
-from .engine import PhaseResult, presentation_log, use_runtime
+from .engine import use_runtime
+from .results import PhaseResult, presentation_log
 from .network import build_network, normalize_weights
 from .protocol import input_rates, next_cycle, silent_error
 

@@ -16,6 +16,10 @@ from . import parameters as p
 from .errors import SettingsError
 
 PHASES = ("training", "labelling", "testing")
+# How the compiled program computes (docs: "The engine"): "exact" gives, bit for bit,
+# what Brian's own code gives; "fast" vectorizes the excitatory neurons' integration,
+# whose exp() then differs from the scalar one in the last bits.
+ENGINE_MODES = ("exact", "fast")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class RunSettings:
         cores); training uses one.
     threads : OpenMP threads of each compiled program (1: no OpenMP). The results
         are the same, bit for bit, for any number (tests/test_engine.py).
+    engine : "exact" or "fast", one of ``ENGINE_MODES``.
     progress : show progress bars.
     build_dir : where compiled programs are kept (None: the default cache).
     keep : a folder where a frozen phase keeps each finished chunk, and takes it
@@ -110,6 +115,7 @@ class RunSettings:
     chunk_size: int = 1000
     jobs: int = None
     threads: int = 1
+    engine: str = "exact"
     progress: bool = True
     build_dir: str = None
     keep: str = None
@@ -135,6 +141,8 @@ class RunSettings:
               self.jobs, "an integer of at least 1")
         check(_integer(self.threads) and 1 <= self.threads <= 256, "--threads", self.threads,
               "an integer from 1 to 256")
+        check(self.engine in ENGINE_MODES, "--engine", self.engine,
+              f"one of {', '.join(ENGINE_MODES)}")
         for flag, value in (("--theta-plus", self.theta_plus), ("--w-inh-exc", self.w_inh_exc)):
             check(value is None or (_number(value) and value >= 0), flag, value,
                   "a number of at least 0")

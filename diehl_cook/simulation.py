@@ -16,12 +16,14 @@ import os
 import queue as queues
 import signal
 import sys
+import threading
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import storage
-from .engine import Engine, PhaseResult
+from .engine import Engine
+from .results import PhaseResult
 from .errors import WorkerDiedError
 
 
@@ -134,36 +136,87 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     # exec) and unblock it once their handler is set: a Ctrl-C while a worker is
     # still importing is then taken by that handler, not printed as a traceback.
     # SIGTERM stays deliverable: its default action ends a worker quietly, and the
-    # ``terminate`` below must end one that is still starting (blocked, it went on
-    # to read its arguments from this process's queue after this process had
-    # removed it: a FileNotFoundError traceback, found under load).
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        for worker in workers:
-            worker.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    results = {}
-    try:
-        while len(results) < jobs:
+    # ``terminate`` below must end one that is still starting. This process holds a
+    # Ctrl-C back (``HeldSigint``) until every worker has started (it says so once
+    # its handler is set) or ended: stopped earlier, it removed the queue while a
+    # worker was still reading its arguments, which name the queue (a FileNotFoundError
+    # traceback from that worker, found when the first chunk came quickly).
+    results, started = {}, set()
+    with HeldSigint() as held:
+        try:
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
-                kind, job, value = messages.get(timeout=0.5)
-            except queues.Empty:
-                _check_workers(workers, results, messages, bar, settings)
-                continue
-            _take(kind, job, value, results, bar)
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-            worker.join()
+                for worker in workers:
+                    worker.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            while len(results) < jobs:
+                if all(job in started or not worker.is_alive()
+                       for job, worker in enumerate(workers)):
+                    held.release()          # a Ctrl-C held back is raised here
+                _receive(workers, messages, (results, started), bar, settings, held.held)
+            held.release()
+        finally:
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
+                worker.join()
     return PhaseResult.concatenate([results[job] for job in range(jobs)], bounds[:-1])
 
 
+class HeldSigint:
+    """Inside the block, a Ctrl-C (SIGINT) is held back until ``release()``, which
+    raises it then (``KeyboardInterrupt``); at the end of the block the handler is
+    restored. A Python handler runs in the main thread whichever thread the signal
+    reaches, which a blocked signal mask does not ensure. Elsewhere than in the main
+    thread nothing is held."""
+
+    def __enter__(self):
+        self.caught, self.held = False, threading.current_thread() is threading.main_thread()
+        if self.held:
+            self.previous = signal.signal(signal.SIGINT, self._catch)
+        return self
+
+    def _catch(self, signum, frame):
+        self.caught = True
+
+    def release(self):
+        if self.held:
+            self.held = False
+            signal.signal(signal.SIGINT, self.previous)
+            if self.caught:
+                raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info):
+        if self.held:
+            self.held = False
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _receive(workers, messages, received, bar, settings, starting):
+    """The next message of a worker, if one comes within half a second, into
+    ``received`` (the results by job, the set of jobs that have started); else, once
+    every worker has started (not ``starting``), fail if one has ended without its
+    result."""
+    results, started = received
+    try:
+        kind, job, value = messages.get(timeout=0.5)
+    except queues.Empty:
+        if not starting:
+            _check_workers(workers, results, messages, bar, settings)
+        return
+    if kind == "started":
+        started.add(job)
+    _take(kind, job, value, results, bar)
+
+
 def _take(kind, job, value, results, bar):
-    """One message of a worker: a finished chunk, its result, or its error."""
+    """One message of a worker: it has started, a finished chunk, its result, or its
+    error."""
     if kind == "chunk":
         bar.update(value)
+    elif kind == "started":
+        pass
     elif kind == "result":
         results[job] = value
     else:
@@ -199,6 +252,7 @@ def _job(settings, network, images, first_image, job, messages):
     # inherited by the compiled program, which still stops at once).
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    messages.put(("started", job, None))
     try:
         with Engine(settings, network.delays, job=job) as engine:
             result = run_chunks(engine, network, images, first_image,

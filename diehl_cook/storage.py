@@ -435,12 +435,14 @@ def partial_folder(folder, settings, network, images):
     name carries a digest of all a chunk's result depends on (network, images,
     seeds, chunk size, switched-off mechanisms, model parameters), so that a run
     with anything else never takes them. Not the number of jobs or threads: the
-    results do not depend on them."""
+    results do not depend on them. The engine mode: fast mode's may differ."""
     digest = hashlib.sha256()
     for array in (network.weights, network.theta, images):
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(repr((network.seed, network.w_inh_exc, network.theta_plus, settings.seed,
                         settings.chunk_size, settings.mechanisms, model_parameters())).encode())
+    if settings.engine != "exact":      # (exact mode keeps the digests it always had)
+        digest.update(settings.engine.encode())
     return os.path.join(folder, "partial", f"{settings.phase}-{digest.hexdigest()[:16]}")
 
 

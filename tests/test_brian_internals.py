@@ -15,6 +15,8 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from diehl_cook import brian_internals
 from diehl_cook.engine import standalone_device, use_runtime
 
+from conftest import quiet_model
+
 TEMPLATES = os.path.join(os.path.dirname(brian2.__file__), "devices", "cpp_standalone",
                          "templates")
 
@@ -243,3 +245,55 @@ def test_make_runs_with_one_job_per_core(tmp_path, monkeypatch):
         Engine(settings, initial_state(3, 0)[1])
     assert built.value.args[0] == [f"-j{os.cpu_count()}"]
     assert prefs["devices.cpp_standalone.extra_make_args_unix"] == default      # restored
+
+
+# -- The project's templates: a Brian release that changes what they extend --------
+def _brian_changes_template(monkeypatch, name, old, new):
+    """Brian's template ``name`` as if a release had replaced ``old`` by ``new``."""
+    original = brian_internals.brian_template_source
+
+    def changed(template):
+        source = original(template)
+        return source.replace(old, new) if template == name else source
+    monkeypatch.setattr(brian_internals, "brian_template_source", changed)
+
+
+def test_the_project_templates_extend_this_brians():
+    assert brian_internals.templates_differ(["synapses.cpp", "synapses_push_spikes.cpp",
+                                             "stateupdate.cpp", "threshold.cpp"]) == []
+
+
+@pytest.mark.parametrize("name, old, new", [
+    ("synapses.cpp", "{% block maincode %}", "{% block main_code %}"),
+    ("synapses_push_spikes.cpp", ".push(", ".push_events("),
+    ("synapses_push_spikes.cpp", "_source_dt}", "_source_dt, _queue_size}"),   # a new variable
+    ("common_group.cpp", "{% block extra_headers %}", ""),
+])
+def test_a_changed_brian_template_turns_the_delay_ring_off_with_a_warning(
+        monkeypatch, name, old, new):
+    model = quiet_model(3)
+    _brian_changes_template(monkeypatch, name, old, new)
+    with pytest.warns(RuntimeWarning, match="the delay ring: off.*Brian's own code"):
+        assert brian_internals.use_delay_ring(model.input_exc.pre) is False
+    assert model.input_exc.pre.codeobj_class is None          # Brian's own templates
+
+
+@pytest.mark.parametrize("name, old, new", [
+    ("stateupdate.cpp", "for(int _idx=0; _idx<_N; _idx++)", "for(size_t _idx=0; _idx<_N; _idx++)"),
+    ("threshold.cpp", "if(_cond)", "if(_cond && _active)"),
+])
+def test_a_changed_neuron_template_turns_the_vector_loops_off(monkeypatch, name, old, new):
+    model = quiet_model(3)
+    _brian_changes_template(monkeypatch, name, old, new)
+    with pytest.warns(RuntimeWarning, match="the vectorized neuron loops: off"):
+        assert brian_internals.use_vector_loops(model.exc, model.inh) is False
+    assert model.exc.codeobj_class is None and model.inh.codeobj_class is None
+    assert brian_internals.use_delay_ring(model.input_exc.pre) is True    # not concerned
+
+
+def test_a_changed_spike_queue_is_used_as_it_is_with_a_warning():
+    brians = pathlib.Path(brian_internals.spike_queue_file()).read_text()
+    changed = brians.replace(brian_internals.QUEUE_PUSH_ONE_BY_ONE,
+                             brian_internals.QUEUE_PUSH_ONE_BY_ONE.replace("int delay", "int d"))
+    with pytest.warns(RuntimeWarning, match="pushing spikes by runs: off"):
+        assert brian_internals.spike_queue_by_runs(changed) == changed

@@ -10,7 +10,7 @@ import pytest
 from diehl_cook import cli, commands, data
 from diehl_cook import parameters as p
 from diehl_cook.errors import DiehlCookError, MnistError, SettingsError, SilentNetworkError, StorageError
-from diehl_cook.settings import RunSettings
+from diehl_cook.settings import ENGINE_MODES, RunSettings
 
 from conftest import DIEHL_COOK, ROOT
 
@@ -35,6 +35,7 @@ def test_help_defaults_mirror_the_model():
     assert cli.N_E_DEFAULT == p.N_E_DEFAULT
     assert cli.LEARNING_RULES == p.LEARNING_RULES and cli.LEARNING_RULE == p.LEARNING_RULE
     assert cli.CHUNK_SIZE == RunSettings().chunk_size
+    assert cli.ENGINE_MODES == ENGINE_MODES and RunSettings().engine == ENGINE_MODES[0]
 
 
 def test_user_errors_share_one_base_and_programming_errors_do_not():

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from diehl_cook.engine import claim_build_dir, release_build_dir
+from diehl_cook.programs import claim_build_dir, release_build_dir
 
 from conftest import CHUNK, DIEHL_COOK, N_E, ROOT
 from test_scripts import env  # noqa: F401  (a fixture)
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.process
 
 # Claims a build folder; with "hold", keeps it until the test kills it (a fixed
 # time would be a race with the commands under test on a loaded machine).
-CLAIM = ("import sys; from diehl_cook.engine import claim_build_dir; "
+CLAIM = ("import sys; from diehl_cook.programs import claim_build_dir; "
          "print(claim_build_dir(sys.argv[1]), flush=True); "
          "sys.argv[2] == 'hold' and sys.stdin.read()")
 
@@ -79,7 +79,7 @@ def make_program_folder(folder):
 
 
 def test_cache_clearing_keeps_programs_in_use(tmp_path):
-    from diehl_cook.engine import cached_programs, remove_program
+    from diehl_cook.programs import cached_programs, remove_program
     for name in ("frozen-a-job0", "frozen-b-job0"):
         make_program_folder(tmp_path / name)
     holder = subprocess.Popen([sys.executable, "-c", CLAIM, str(tmp_path / "frozen-a-job0"),
@@ -124,7 +124,7 @@ def test_a_build_folder_that_is_a_file_is_an_error(tmp_path):
         done = subprocess.run([DIEHL_COOK, *command, "--build-dir", str(build)],
                               capture_output=True, text=True)
         assert done.returncode == 2 and "is a file" in done.stderr, done.stderr
-    from diehl_cook.engine import claim_build_dir
+    from diehl_cook.programs import claim_build_dir
     from diehl_cook.errors import StorageError
     with pytest.raises(StorageError, match="is a file"):
         claim_build_dir(str(build / "program-job0"))
@@ -132,7 +132,7 @@ def test_a_build_folder_that_is_a_file_is_an_error(tmp_path):
 
 
 def test_a_folder_that_is_not_a_program_is_never_built_into(tmp_path):
-    from diehl_cook.engine import claim_build_dir, release_build_dir
+    from diehl_cook.programs import claim_build_dir, release_build_dir
     (tmp_path / "program-job0").mkdir()
     (tmp_path / "program-job0" / "mine.txt").write_text("a user's file")
     claimed = claim_build_dir(str(tmp_path / "program-job0"))

@@ -10,7 +10,7 @@ from brian2 import Network, NeuronGroup, ms, prefs
 
 from diehl_cook import parameters as p
 from diehl_cook import network as network_module
-from diehl_cook import pipeline, storage
+from diehl_cook import brian_internals, pipeline, storage
 from diehl_cook.brian_internals import QUEUE_PUSH_BY_RUNS, cython_include_dirs
 from diehl_cook.engine import FLUSH_SUBNORMALS, Engine, standalone_device
 from diehl_cook.errors import SilentNetworkError, StorageError
@@ -89,6 +89,52 @@ def test_grouping_the_input_synapses_by_delay_changes_no_result(settings, refere
 def test_the_program_pushes_spikes_by_runs_of_equal_delay(engine):
     with open(os.path.join(engine.directory, "brianlib", "spikequeue.h")) as queue:
         assert QUEUE_PUSH_BY_RUNS in queue.read()
+
+
+def assert_identical(result, other):
+    assert result.counts.sum() > 0
+    assert np.array_equal(result.counts, other.counts)
+    assert np.array_equal(result.log, other.log)
+    assert np.array_equal(result.network.weights, other.network.weights)
+    assert np.array_equal(result.network.theta, other.network.theta)
+
+
+def test_the_projects_templates_give_what_brians_own_code_gives(engine, settings, train_set,
+                                                                small_network, tmp_path,
+                                                                monkeypatch):
+    """The engine's own code (the delay ring, the two-loop threshold tests) against
+    Brian's own (spike queue and delivery, threshold loop), which the engine falls
+    back to when a Brian release changes the templates it extends (simulated here):
+    the same spikes, weights and theta, bit for bit."""
+    brians = brian_internals.brian_template_source
+    monkeypatch.setattr(brian_internals, "brian_template_source", lambda name: (
+        brians(name).replace("{% block maincode %}", "{% block main %}")
+        if name == "common_group.cpp" else brians(name)))
+    with pytest.warns(RuntimeWarning, match=": off") as warned:
+        fallback = Engine(settings.replace(build_dir=str(tmp_path)), small_network.delays)
+    assert {str(w.message).split(": off")[0] for w in warned
+            if str(w.message).startswith("diehl_cook")} == {
+        "diehl_cook: the delay ring", "diehl_cook: the vectorized neuron loops",
+        "diehl_cook: the vectorized weight normalization"}
+    images = train_set[0][:CHUNK]
+    with fallback:
+        assert not fallback.delay_ring
+        brians_result = fallback.run(images, small_network, seed=5)
+    assert engine.delay_ring
+    assert_identical(engine.run(images, small_network, seed=5), brians_result)
+
+
+def test_fast_mode_gives_the_spikes_of_exact_mode(engine, settings, train_set, small_network):
+    """Fast mode vectorizes the neurons' integration; its exp() may differ from the
+    scalar one in the last bits of v, which did not change a single spike here (nor on
+    the first 1,000 training images at 100 and 400 neurons: docs, "The engine"), and
+    weights and theta depend on v only through the spikes."""
+    images = train_set[0][:CHUNK]
+    with Engine(settings.replace(engine="fast"), small_network.delays) as fast:
+        assert fast.simd and "-fast-" in os.path.basename(fast.directory)
+        result = fast.run(images, small_network, seed=5)
+    assert not engine.simd
+    assert_identical(result, engine.run(images, small_network, seed=5))
 
 
 def test_textbook_triplet_gives_the_same_spikes_and_weights(settings, reference, train_set,
@@ -197,6 +243,17 @@ def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, mo
     assert resumed.metadata["training_presentations_per_image"] == \
         whole.metadata["training_presentations_per_image"]
     assert "training_log_lost" not in resumed.metadata
+    assert whole.metadata["engine_modes"] == resumed.metadata["engine_modes"] == [[0, "exact"]]
+
+    # Resumed in the other engine mode: the metadata says from which image (here the
+    # two modes give the same spikes: test_fast_mode_gives_the_spikes_of_exact_mode).
+    fast = tmp_path / "fast"
+    shutil.copytree(tmp_path / "halves" / "training_log", fast / "training_log")
+    shutil.copy(tmp_path / "halves" / "checkpoint.npz", fast)
+    resumed, _ = pipeline.train(settings.replace(engine="fast"), fast, images, labels,
+                                resume=True)
+    assert resumed.metadata["engine_modes"] == [[0, "exact"], [CHUNK, "fast"]]
+    assert np.array_equal(resumed.weights, whole.weights)
 
     # The checkpoint alone (its log lost) still continues the same training; only
     # the records drawn from the log lack the first chunk.

@@ -5,7 +5,7 @@ from brian2 import mV
 
 from diehl_cook import calibration
 from diehl_cook import parameters as p
-from diehl_cook.engine import PhaseResult, presentation_log
+from diehl_cook.results import PhaseResult, presentation_log
 from diehl_cook.errors import SettingsError
 from diehl_cook.network import TrainedNetwork
 from diehl_cook.settings import RunSettings, size_protocol

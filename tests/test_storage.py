@@ -229,7 +229,7 @@ def test_the_temporary_file_of_a_killed_write_is_removed_by_the_next_write(tmp_p
 
 
 def test_training_stops_when_weights_or_theta_diverge(tmp_path):
-    from diehl_cook.engine import PhaseResult, presentation_log
+    from diehl_cook.results import PhaseResult, presentation_log
     from diehl_cook.errors import DivergedError
     from diehl_cook.pipeline import _TrainingRecord
     from diehl_cook.settings import RunSettings
@@ -331,3 +331,25 @@ def test_a_checkpoint_records_the_parameters_and_a_resume_names_the_changed_ones
     monkeypatch.setattr(p, "X_TAR", 0.25)
     assert pipeline.changed_parameters(progress["parameters"]) == [f"X_TAR {p_x_tar} -> 0.25"]
     assert pipeline.changed_parameters({}) == []          # a checkpoint of version 0.2
+
+
+def test_running_accuracy_of_a_training_under_way_comes_from_its_log(tmp_path, monkeypatch):
+    """A saved network records its running accuracy; a folder whose checkpoint is further
+    on (a training still under way) has it recomputed from the training log, over the
+    passes so far (image k of a pass is training image k % examples)."""
+    from diehl_cook.storage import save_training_counts
+    monkeypatch.setattr(p, "UPDATE_INTERVAL", 4)
+    n_e, examples = 3, 8
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    responses = np.eye(n_e, dtype=int)[labels]      # neuron k answers digit k only
+    net = TrainedNetwork(np.full((p.N_INPUT, n_e), 0.1), np.zeros(n_e))
+    net.metadata = dict(images_seen=examples, examples_per_epoch=examples,
+                        running_accuracy=[[8, 1.0]])
+    save_network(tmp_path, net)
+    assert pipeline.running_accuracy(tmp_path, load_network(tmp_path), labels) == ([[8, 1.0]], 8)
+    for start in (0, 8):                             # two passes
+        save_training_counts(tmp_path, start, responses)
+    save_checkpoint(tmp_path, net, dict(done=16, seed=0, examples=examples))
+    history, per_pass = pipeline.running_accuracy(tmp_path, load_network(tmp_path), labels)
+    assert per_pass == examples
+    assert history == [(8, 1.0), (12, 1.0), (16, 1.0)]

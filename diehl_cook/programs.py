@@ -1,0 +1,102 @@
+"""The cache of compiled programs: where they are kept, which process holds which
+folder (a lock per folder, so concurrent runs never build or run in the same one),
+listing and removing them, and the compiler they need."""
+import fcntl
+import itertools
+import os
+import shutil
+
+from . import ownership
+from .errors import SettingsError, StorageError
+
+
+def default_build_dir():
+    """Where compiled programs are kept: $DIEHL_COOK_BUILD_DIR or ~/.cache/diehl_cook."""
+    return os.environ.get("DIEHL_COOK_BUILD_DIR",
+                          os.path.join(os.path.expanduser("~"), ".cache", "diehl_cook"))
+
+
+_CLAIMED = {}   # build directories this process holds: directory -> [lock file, engines using it]
+
+
+def claim_build_dir(directory):
+    """``directory``, or ``directory-2``, ``-3``... : the first that no other process
+    is using. Its lock (``<directory>.lock``, exclusive) is held until every engine
+    of this process that claimed it is closed (``release_build_dir``), so concurrent
+    runs of the same program never compile or run in one folder; the engines of one
+    process share it (they run one at a time)."""
+    root = os.path.dirname(os.path.abspath(directory))
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise StorageError(f"the build folder {root} is a file, not a folder: give another "
+                           f"--build-dir (or $DIEHL_COOK_BUILD_DIR)")
+    os.makedirs(root, exist_ok=True)
+    for k in itertools.count(1):
+        candidate = directory if k == 1 else f"{directory}-{k}"
+        if candidate in _CLAIMED:
+            _CLAIMED[candidate][1] += 1
+            return candidate
+        if os.path.exists(candidate) and not ownership.is_program_folder(candidate):
+            continue                # not ours (or not a folder): never written into
+        lock = open(candidate + ".lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        ownership.mark(candidate, ownership.PROGRAM_MARKER)
+        _CLAIMED[candidate] = [lock, 1]
+        return candidate
+
+
+def release_build_dir(directory):
+    """Undo one ``claim_build_dir(directory)``; the last one frees the folder for
+    other processes (later runs of the same program reuse it without compiling)."""
+    claim = _CLAIMED.get(directory)
+    if claim is None:
+        return
+    claim[1] -= 1
+    if claim[1] == 0:
+        del _CLAIMED[directory]
+        claim[0].close()
+
+
+def cached_programs(build_dir=None):
+    """The compiled programs in the cache: a list of (folder, size in bytes). Only
+    the folders this project made (``ownership.PROGRAM_MARKER``) are listed."""
+    root = build_dir or default_build_dir()
+    if not os.path.isdir(root):
+        return []
+    found = []
+    for name in sorted(os.listdir(root)):
+        folder = os.path.join(root, name)
+        if os.path.isdir(folder) and ownership.is_program_folder(folder):
+            size = sum(os.path.getsize(os.path.join(where, f))
+                       for where, _, files in os.walk(folder) for f in files)
+            found.append((folder, size))
+    return found
+
+
+def remove_program(folder):
+    """Delete one cached program unless a running process holds its lock (or it is
+    not a program folder). Returns whether it was deleted."""
+    if not ownership.is_program_folder(folder):
+        return False
+    with open(folder + ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        shutil.rmtree(folder)
+        os.unlink(folder + ".lock")
+    return True
+
+
+def check_compiler():
+    """Raise an error a user can act on if there is no C++ compiler for ``make``."""
+    compiler = os.environ.get("CXX", "g++").split()[0]
+    if shutil.which(compiler) is None or shutil.which("make") is None:
+        missing = "make" if shutil.which(compiler) else f"the C++ compiler {compiler}"
+        raise SettingsError(f"{missing} was not found on PATH: the engine compiles the network "
+                            f"into a C++ program. Install a compiler and make (Debian/Ubuntu: "
+                            f"sudo apt install g++ make; macOS: xcode-select --install), or "
+                            f"set $CXX to yours")

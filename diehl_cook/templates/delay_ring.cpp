@@ -1,0 +1,39 @@
+{# The state of a pathway's delay ring (diehl_cook), shared by the code objects of
+   synapses_push_spikes.cpp (which defines it and fills it) and synapses.cpp (which
+   reads it): global variables named after the pathway, declared where they are used
+   (the file of Brian's before-run code has no place for declarations of its own). #}
+{% macro declare(name, define=False) %}
+{% set storage = '' if define else 'extern ' %}
+{{storage}}int _delay_ring_{{name}}_n_sources;           // neurons of the source
+{{storage}}int _delay_ring_{{name}}_max_steps;           // the longest delay, in time steps
+{{storage}}int _delay_ring_{{name}}_now;                 // the ring slot of the current step
+// [source * (max_steps + 2) + d]: the source's first synapse with a delay of d steps or more
+{{storage}}std::vector<int32_t> _delay_ring_{{name}}_group_start;
+// [slot * n_sources + k]: the k-th spike of the slot's step; [slot]: how many
+{{storage}}std::vector<int32_t> _delay_ring_{{name}}_spikes;
+{{storage}}std::vector<int32_t> _delay_ring_{{name}}_n_spikes;
+// For the arrival times derived at a postsynaptic spike (``lazy_arrival``): the time
+// step and dt; each synapse's delay in steps; each source's last history_size spike
+// steps ([source * history_size + k % history_size], k counting its spikes).
+{{storage}}int64_t _delay_ring_{{name}}_step;
+{{storage}}double _delay_ring_{{name}}_dt;
+{{storage}}std::vector<int8_t> _delay_ring_{{name}}_synapse_steps;
+{{storage}}int _delay_ring_{{name}}_history_size;
+{{storage}}std::vector<int64_t> _delay_ring_{{name}}_history;
+{{storage}}std::vector<int64_t> _delay_ring_{{name}}_spike_count;
+{% endmacro %}
+
+{% macro bind(name) %}
+int &n_sources = _delay_ring_{{name}}_n_sources;
+int &max_steps = _delay_ring_{{name}}_max_steps;
+int &now = _delay_ring_{{name}}_now;
+std::vector<int32_t> &group_start = _delay_ring_{{name}}_group_start;
+std::vector<int32_t> &spikes = _delay_ring_{{name}}_spikes;
+std::vector<int32_t> &n_spikes = _delay_ring_{{name}}_n_spikes;
+int64_t &step = _delay_ring_{{name}}_step;
+double &dt_value = _delay_ring_{{name}}_dt;
+std::vector<int8_t> &synapse_steps = _delay_ring_{{name}}_synapse_steps;
+int &history_size = _delay_ring_{{name}}_history_size;
+std::vector<int64_t> &history = _delay_ring_{{name}}_history;
+std::vector<int64_t> &spike_count = _delay_ring_{{name}}_spike_count;
+{% endmacro %}

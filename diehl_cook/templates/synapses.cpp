@@ -1,0 +1,90 @@
+{# The delay ring (diehl_cook), part 2 of 2, for the pathway ``delay_ring_pathway``:
+   delivers, at each step, the synapses whose delay has just elapsed, in the order
+   Brian's spike queue delivers them: the spikes of the earliest step first, each
+   spike's synapses in index order. The code run for each synapse is the one Brian
+   generated for the pathway, with two stores left out:
+   - a weight is written back only if the code changed it (most synapses arriving at
+     a neuron that has not fired for a while keep their weight: the depression is
+     eta_pre * x_post with x_post = 0), so an unchanged value is not written to memory;
+   - with ``lazy_arrival``, the arrival time (``t_arrival = t``) is not stored at all:
+     the other pathway of these synapses (the postsynaptic spikes, the only code that
+     reads it) derives it, when it needs it, from the source's recent spike steps and
+     the synapse's delay: the time of the same step, computed as Brian's clock does.
+   For the other pathway (with ``lazy_arrival``): Brian's loop over the spiking
+   synapses, each given its arrival time first. See brian_internals.use_delay_ring. #}
+{# USES_VARIABLES { _synaptic_pre } #}
+{% extends 'brian/synapses.cpp' %}
+{% import 'delay_ring.cpp' as ring %}
+
+{% block extra_headers %}
+{{ super() }}
+#include <vector>
+{{ ring.declare(delay_ring_pathway) }}
+{% endblock %}
+
+{% block maincode %}
+    {% set _store_w = (w ~ '[_idx] = w;') if w is defined else 'no store of w' %}
+    {% set _store_changed_w = 'if (' ~ w ~ '[_idx] != w) ' ~ _store_w if w is defined else '' %}
+    {% set _arrivals = get_array_name(pathway.synapses.variables['t_arrival']) if lazy_arrival else '' %}
+    {% set _store_arrival = (_arrivals ~ '[_idx] = t_arrival;') if lazy_arrival else 'no store of t_arrival' %}
+    // scalar code
+    const size_t _vectorisation_idx = -1;
+    {{scalar_code|autoindent}}
+
+    {{ ring.bind(delay_ring_pathway) | autoindent }}
+    {% if pathway.name == delay_ring_pathway %}
+    const int _stride = max_steps + 2;
+    for (int _d = max_steps; _d >= 0; _d--)     // the spikes of _d steps ago arrive now
+    {
+        const int _slot = (now - _d + max_steps + 1) % (max_steps + 1);
+        const int32_t *_sources = &spikes[(size_t)_slot * n_sources];
+        for (int _s = 0; _s < n_spikes[_slot]; _s++)
+        {
+            const int32_t *_groups = &group_start[(size_t)_sources[_s] * _stride];
+            const size_t _end = _groups[_d + 1];
+            // One synapse per (source, target): a group's targets are all different.
+            #pragma GCC ivdep
+            for (size_t _idx = _groups[_d]; _idx < _end; _idx++)
+            {
+                const size_t _vectorisation_idx = _idx;
+                {{vector_code|map('replace', _store_w, _store_changed_w)|map('replace', _store_arrival, '')|list|autoindent}}
+            }
+        }
+    }
+    {% else %}
+    std::vector<int> *_spiking_synapses = {{pathway.name}}.peek();
+    const int _num_spiking_synapses = _spiking_synapses->size();
+    // First the arrival times of the spiking synapses, then Brian's loop as it is (in a
+    // loop of its own, so that the code Brian generated compiles as in Brian's).
+    for(int _spiking_synapse_idx=0;
+        _spiking_synapse_idx<_num_spiking_synapses;
+        _spiking_synapse_idx++)
+    {
+        const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
+        // The synapse's last arrival: its source's latest spike s with s + delay <= now
+        // (the ring's pathway runs first in each step). None yet: t_arrival keeps its
+        // initial value.
+        const int32_t _source = {{_synaptic_pre}}[_idx];
+        const int _delay = synapse_steps[_idx];
+        const int64_t _count = spike_count[_source];
+        const int64_t _oldest = _count > history_size ? _count - history_size : 0;
+        for (int64_t _k = _count - 1; _k >= _oldest; _k--)
+        {
+            const int64_t _arrival = history[(size_t)_source * history_size + _k % history_size] + _delay;
+            if (_arrival <= step)
+            {
+                {{_arrivals}}[_idx] = _arrival * dt_value;     // Brian's clock: timestep * dt
+                break;
+            }
+        }
+    }
+    for(int _spiking_synapse_idx=0;
+        _spiking_synapse_idx<_num_spiking_synapses;
+        _spiking_synapse_idx++)
+    {
+        const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+    }
+    {% endif %}
+{% endblock %}
