@@ -4,6 +4,7 @@ The engine needs a few things that Brian 2 (2.9 to 2.11) offers no public way to
 one function here, with why; ``tests/test_brian_internals.py`` fails if a new
 Brian release changes what they rely on.
 """
+import functools
 import os
 import re
 import shutil
@@ -340,10 +341,12 @@ def templates_differ(names):
     return reasons
 
 
+@functools.lru_cache(maxsize=None)
 def engine_code_object_class(templates="templates", **env_globals):
     """A ``cpp_standalone`` code object class whose templates are the project's (in
     the folder ``templates`` of the package) where it has one, else Brian's;
-    ``env_globals``: names the templates read."""
+    ``env_globals``: names the templates read. One class (and one loaded set of
+    templates) per argument set, however many engines use it."""
     from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
     from jinja2 import ChoiceLoader, PrefixLoader
     brians = CPPStandaloneCodeObject.templater
