@@ -32,7 +32,7 @@ from .simulation import chunk_seed
 
 
 # When an answer is weak (``Classification.doubts``): chosen on 1,000 MNIST test
-# images (README, "Your own digits").
+# images (docs/own-digits.md).
 CLOSE_SECOND = 0.2      # the second class scores at least 80% of the first
 FEW_SPIKES = 10         # fewer excitatory spikes than this in the last presentation
 
@@ -41,11 +41,11 @@ FEW_SPIKES = 10         # fewer excitatory spikes than this in the last presenta
 class Classification:
     """What the network answered to a batch of n images.
 
-    digits : (n,) predicted class of each image.
-    scores : (n, 10) mean spike count of each class's neurons (the paper's rule:
-        the highest wins); NaN for a class that no neuron is assigned to.
-    counts : (n, n_e) spikes of each excitatory neuron.
-    presentations : (n,) presentations needed (1: no retry).
+    - digits : (n,) predicted class of each image.
+    - scores : (n, 10) mean spike count of each class's neurons (the paper's rule:
+      the highest wins); NaN for a class that no neuron is assigned to.
+    - counts : (n, n_e) spikes of each excitatory neuron.
+    - presentations : (n,) presentations needed (1: no retry).
     """
     digits: np.ndarray
     scores: np.ndarray

@@ -12,6 +12,8 @@ import sys
 import threading
 from contextlib import contextmanager
 
+from . import __version__, paths
+
 # Defaults shown in --help. They mirror parameters.py and settings.py (not
 # imported here, because they import Brian); tests/test_cli.py checks they agree.
 N_E_DEFAULT = 400
@@ -19,7 +21,8 @@ LEARNING_RULES = ("power-law", "exponential", "pre-post", "triplet")
 LEARNING_RULE = "triplet"
 CHUNK_SIZE = 1000
 ENGINE_MODES = ("exact", "fast")
-DEFAULT_WEIGHTS = "weights/n400"
+WEIGHTS_HELP = ("network folder (default: the network trained last into runs/, else the "
+                "shipped weights/n400)")
 MNIST_HELP = "folder with the four MNIST files (default: $MNIST_DIR, else data/mnist)"
 TUTORIAL_PARTS = ("stdp", "inhibition", "ablations")
 
@@ -59,8 +62,11 @@ def _train(parser):
                         help="training examples per pass, the first K of the training set "
                              "(default: the paper's for this size; 60000 if not listed)")
     _size_values(parser)
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--out", default=None, help="network folder (default: weights/n<N_E>)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed: initial weights, input delays, Poisson input")
+    parser.add_argument("--out", default=None,
+                        help="network folder (default: runs/n<N_E>; a folder there that "
+                             "holds an earlier training is kept as runs/n<N_E>.previous-1)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted training from its last checkpoint")
 
@@ -75,28 +81,34 @@ def _size_values(parser):
 
 def _label(parser):
     _run_options(parser)
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="network folder")
+    parser.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     parser.add_argument("--examples", type=int, default=60000,
                         help="training images to label with (the first K)")
 
 
 def _evaluate(parser):
     _run_options(parser)
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="network folder")
+    parser.add_argument("--weights", default=None,
+                        help=WEIGHTS_HELP + "; a network without assignments is labelled "
+                                            "first (--label-examples)")
+    parser.add_argument("--label-examples", type=int, default=60000, metavar="K",
+                        help="a network without assignments is first labelled on the "
+                             "first K training images, as the label command does")
     parser.add_argument("--examples", type=int, default=10000,
                         help="test images to classify (the first K)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="passes over the test images, each with Poisson draws of its own; "
                              "prints their mean and SD (the paper: 10)")
     parser.add_argument("--json", default=None,
-                        help="also write accuracy, confusion matrix and per-class accuracy here")
+                        help="also write accuracy, confusion matrix and per-class accuracy "
+                             "here ('-': to standard output)")
 
 
 def _plot(parser):
     parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="network folder")
+    parser.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     parser.add_argument("--result", default=None, help="JSON written by evaluate --json")
-    parser.add_argument("--out", default="figures", help="folder for the PNG files")
+    parser.add_argument("--out", default="runs/figures", help="folder for the PNG files")
     parser.add_argument("--raster-image", type=int, default=0, help="test image for the raster")
 
 
@@ -109,7 +121,7 @@ def _compare(parser):
                              "through the training images, here (a training still under "
                              "way: from its checkpoint's training log)")
     parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
-    parser.add_argument("--json", default=None, help="write the table here")
+    parser.add_argument("--json", default=None, help="write the table here ('-': to standard output)")
 
 
 def _benchmark(parser):
@@ -128,8 +140,8 @@ def _benchmark(parser):
     parser.add_argument("--compare-engines", type=int, default=0, metavar="IMAGES",
                         help="also train on the first IMAGES training images in exact and "
                              "in fast mode and say whether the spikes are the same")
-    parser.add_argument("--json", default="figures/benchmark.json",
-                        help="where to write the figures")
+    parser.add_argument("--json", default="runs/benchmark.json",
+                        help="where to write the figures ('-': to standard output)")
 
 
 def _tutorial(parser):
@@ -144,10 +156,13 @@ def _tutorial(parser):
     parser.add_argument("--label", type=int, default=10000,
                         help="ablations: training images used to assign classes")
     parser.add_argument("--test", type=int, default=10000, help="ablations: test images")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                        help="inhibition: trained network to show")
-    parser.add_argument("--out", default="figures", help="folder for figures and results")
+    parser.add_argument("--seed", type=int, default=0, help="ablations: random seed")
+    parser.add_argument("--weights", default=None,
+                        help="inhibition: trained network to show (default: the shipped "
+                             "weights/n400, whose figures the tutorial quotes)")
+    parser.add_argument("--out", default="runs/tutorial",
+                        help="folder for the figures and tutorial_results.json (the "
+                             "tutorial's own are in figures/)")
 
 
 def _sweep(parser):
@@ -156,7 +171,8 @@ def _sweep(parser):
     parser.add_argument("values", nargs="+", help="values to try (numbers, or words such as add)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="also set this constant for every value (repeatable)")
-    parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES)
+    parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES,
+                        help="learning rule (paper, Section 2.3)")
     parser.add_argument("--n-e", type=int, default=100, help="excitatory neurons")
     parser.add_argument("--train", type=int, default=5000, help="training images")
     parser.add_argument("--label", type=int, default=10000,
@@ -167,8 +183,9 @@ def _sweep(parser):
                              "unseen (default: 10000); 0: measure on the test set")
     parser.add_argument("--test", type=int, default=10000,
                         help="test images (only with --held-out 0)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed of each small network")
+    parser.add_argument("--json", default=None, help="write the results here ('-': to standard output)")
 
 
 def _classify(parser):
@@ -177,8 +194,11 @@ def _classify(parser):
                              "MNIST way (see diehl_cook/images.py)")
     parser.add_argument("--mnist-test", type=int, nargs="+", default=[], metavar="INDEX",
                         help="also classify these images of the MNIST test set")
-    parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="labelled network folder")
+    parser.add_argument("--weights", default=None, help="labelled " + WEIGHTS_HELP)
     parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
+    parser.add_argument("--json", default=None,
+                        help="also write each answer here: digit (or null), class scores, "
+                             "spikes, margin, doubts ('-': to standard output)")
     parser.add_argument("--plot", default=None, metavar="FOLDER",
                         help="write a figure per image here: the input as the network saw "
                              "it, the class scores, the receptive field of the neurons that "
@@ -194,14 +214,14 @@ def _classify(parser):
 
 
 def _pictures(parser):
-    parser.add_argument("--weights", nargs="+", default=["weights/n100", "weights/n400",
-                                                        "weights/n1600"],
-                        help="labelled network folders")
+    parser.add_argument("--weights", nargs="+", default=None,
+                        help="labelled network folders (default: the shipped weights/n100, "
+                             "n400 and n1600)")
     parser.add_argument("--per-digit", type=int, default=100,
                         help="MNIST test images per digit (the first of each)")
     parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
-    parser.add_argument("--json", default="figures/pictures.json",
-                        help="write the figures here")
+    parser.add_argument("--json", default="runs/pictures.json",
+                        help="write the figures here ('-': to standard output)")
     parser.add_argument("--build-dir", default=None,
                         help="where compiled programs are cached (default: "
                              "$DIEHL_COOK_BUILD_DIR, else ~/.cache/diehl_cook)")
@@ -219,9 +239,11 @@ def _calibrate(parser):
                              "is the target")
     parser.add_argument("--images", type=int, default=3000,
                         help="training images per candidate (from an untrained network)")
-    parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, help="write every measured response here")
+    parser.add_argument("--rule", default=LEARNING_RULE, choices=LEARNING_RULES,
+                        help="learning rule (paper, Section 2.3)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of every candidate")
+    parser.add_argument("--json", default=None,
+                        help="write every measured response here ('-': to standard output)")
 
 
 def _cache(parser):
@@ -242,54 +264,69 @@ def _download(parser):
 
 COMMANDS = {
     "train": (_train, "train a network on MNIST without labels (STDP) and save it",
-              "python scripts/train.py --n-e 400"),
+              "{train} --n-e 400"),
     "label": (_label, "assign each neuron a class from the frozen network's responses "
                       "to the training set (paper, Section 2.6)",
-              "python scripts/assign_labels.py --weights weights/n400"),
+              "{label} --weights runs/n400"),
     "evaluate": (_evaluate, "classify the MNIST test images with a labelled network and "
                             "print its accuracy",
-                 "python scripts/evaluate.py --weights weights/n100 --json result.json"),
+                 "{evaluate} --weights weights/n100 --json runs/n100.json"),
     "plot": (_plot, "draw the figures of a network (receptive fields, theta, training "
                     "accuracy, confusion matrix, raster)",
-             "python scripts/plot.py --weights weights/n400 --result result.json"),
+             "{plot} --weights weights/n400 --result weights/n400/evaluation.json"),
     "compare": (_compare, "compare trained networks: a table and their receptive fields "
                           "side by side",
-                "diehl-cook compare weights/rules/* --figure figures/rules_receptive_fields.png"),
+                "{compare} weights/rules/* --figure runs/rules.png"),
     "benchmark": (_benchmark, "time the engine (each learning rule) against the plain "
                               "Python loop on the same images",
-                  "python scripts/benchmark.py --n-e 400"),
+                  "{benchmark} --n-e 400"),
     "tutorial": (_tutorial, "run the experiments of docs/tutorial.md and draw their figures",
-                 "python scripts/tutorial.py ablations --n-e 100 --train 5000"),
+                 "{tutorial} ablations --n-e 100 --train 5000"),
     "sweep": (_sweep, "sweep one constant of parameters.py on a short train/label/measure "
                       "run (measured on held-out training images)",
-              "python scripts/sweep.py X_TAR 0.2 0.1 0.05 --rule power-law --n-e 100"),
+              "{sweep} X_TAR 0.2 0.1 0.05 --rule power-law --n-e 100"),
     "classify": (_classify, "classify your own digit images (or MNIST test images) with a "
                             "labelled network",
-                 "python scripts/classify.py my_digit.png --plot figures/mine"),
+                 "{classify} my_digit.png --plot runs/mine"),
     "pictures": (_pictures, "measure how digits fare as picture files: MNIST test images "
                             "saved as pictures against the same images as arrays, and typed "
                             "digits drawn with the machine's fonts",
-                 "python scripts/pictures.py --weights weights/n400"),
+                 "{pictures} --weights weights/n400"),
     "calibrate": (_calibrate, "find the per-size theta_plus and inh -> exc weight whose "
                               "response while training matches the 400-neuron network's",
-                  "python scripts/calibrate.py --n-e 100 --theta-plus 0.0125 0.025 0.05 "
+                  "{calibrate} --n-e 100 --theta-plus 0.0125 0.025 0.05 "
                   "--w-inh-exc 8 12 17"),
     "cache": (_cache, "show the size of the compiled-program cache, or clear it",
-              "diehl-cook cache --clear"),
+              "{cache} --clear"),
     "download": (_download, "download MNIST and check its SHA-256 (or --verify files you have)",
-                 "python scripts/download_mnist.py --mnist-dir data/mnist"),
+                 "{download} --mnist-dir data/mnist"),
 }
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: ...)" to an option's help unless the help already names its
+    default or there is none to show."""
+
+    def _get_help_string(self, action):
+        if "default" in (action.help or "") or action.default in (None, False, [],
+                                                                     argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
+    """The parser of every subcommand; examples in the form the user runs them in
+    (``diehl-cook train`` or ``python scripts/train.py``)."""
     parser = argparse.ArgumentParser(
         prog="diehl-cook", description="Diehl & Cook (2015) in Brian 2: unsupervised "
                                        "digit recognition with STDP.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    runs = {name: paths.how_to_run(name) for name in COMMANDS}
     for name, (add_arguments, summary, example) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=summary, description=f"{summary}.",
-                                    epilog=f"example: {example}",
-                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                    epilog=f"example: {example.format(**runs)}",
+                                    formatter_class=HelpFormatter)
         add_arguments(sub)
     return parser
 
@@ -298,9 +335,13 @@ def main(argv=None, command=None):
     """Run ``diehl-cook`` with ``argv`` (default: the command line); ``command``
     puts a subcommand first (for the scripts in scripts/)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    paths.started_from_script(command is not None)
     if command is not None:
         argv = [command] + argv
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if command is not None:
+        parser.prog = f"python scripts/{paths.SCRIPTS.get(command, command)}"
+    args = parser.parse_args(argv)
     with signals_stop_the_run():
         try:
             from . import commands    # imports Brian: only once there is work to do
@@ -308,8 +349,10 @@ def main(argv=None, command=None):
             exit_stopped(stop)
         from .errors import DiehlCookError
         try:
+            paths.fill_defaults(args)
             commands.check_outputs(args)
-            getattr(commands, args.command)(args)
+            with commands.output_streams(args):
+                getattr(commands, args.command)(args)
         except DiehlCookError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)

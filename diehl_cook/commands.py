@@ -3,21 +3,23 @@
 Thin: each function reads its options, calls the pipeline, the experiments or the
 plots, and prints a summary line.
 """
+import argparse
 import json
 import os
 import platform
 import sys
 import tempfile
 import time
+from contextlib import contextmanager, redirect_stdout
 
 import numpy as np
 
-from . import calibration, data, experiments, images, ownership, pipeline, plots, storage
+from . import calibration, data, experiments, images, ownership, paths, pipeline, plots, storage
 from .classifier import CLOSE_SECOND, Classifier
 from . import parameters as p
 from .engine import Engine
 from .memory import CpuTime, PeakMemory
-from .errors import MnistError, SettingsError, StorageError
+from .errors import ImageError, MnistError, SettingsError, StorageError
 from .network import TrainedNetwork
 from .reference import run_reference
 from .settings import FULL_MODEL, Mechanisms, RunSettings, SizeProtocol, check, size_protocol
@@ -38,22 +40,50 @@ def check_outputs(args):
     """Before any work: every file or folder the command will write can be written,
     and none of them is one of a network's own files."""
     for name in ("json", "running_accuracy"):
-        if getattr(args, name, None):
+        if getattr(args, name, None) not in (None, STANDARD_OUTPUT):
             storage.check_output(getattr(args, name))
     folders = [getattr(args, "plot", None), getattr(args, "out", None)]
     if args.command == "train":
-        folders[1] = args.out or os.path.join("weights", f"n{args.n_e}")
-        ownership.check_new_network_folder(folders[1])
-    if args.command == "label" and os.path.isdir(args.weights):
+        ownership.check_new_network_folder(args.out)
+    if args.command in ("label", "evaluate") and os.path.isdir(args.weights):
         folders.append(args.weights)        # labelling writes into the network folder
     for folder in filter(None, folders):
         storage.check_output(folder, folder=True)
 
 
+# --json - writes to standard output instead of a file.
+STANDARD_OUTPUT = "-"
+_json_stream = None
+
+
+@contextmanager
+def output_streams(args):
+    """With ``--json -`` the JSON is all that goes to standard output (for a pipe):
+    the command's other lines go to standard error."""
+    global _json_stream
+    if getattr(args, "json", None) != STANDARD_OUTPUT:
+        yield
+        return
+    _json_stream = sys.stdout
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _json_stream = None
+
+
+def save_json(path, record):
+    """Write ``record`` as JSON to the file ``path``, or to standard output for '-'."""
+    if path == STANDARD_OUTPUT:
+        print(json.dumps(record, indent=2, sort_keys=True), file=_json_stream or sys.stdout)
+    else:
+        storage.save_json(path, record)
+
+
 def interruption_hint(args):
     """What to tell the user after Ctrl+C (or kill): how to go on, where that is possible."""
     if args.command == "train":
-        out = args.out or os.path.join("weights", f"n{args.n_e}")
+        out = args.out
         if os.path.exists(os.path.join(out, "checkpoint.npz")):
             return (f": the finished chunks are saved in {out}; continue with the same "
                     f"command and --resume")
@@ -73,7 +103,7 @@ def train(args):
     settings = settings.replace(epochs=size.epochs if args.epochs is None else args.epochs)
     examples = size.examples if args.examples is None else args.examples
     check(examples >= 1, "--examples", examples, "an integer of at least 1")
-    out = args.out or os.path.join("weights", f"n{settings.n_e}")
+    out = args.out
     print(_protocol_line(settings, examples, size))
     images, labels = data.load("training", args.mnist_dir, examples)
     start = time.time()
@@ -85,7 +115,8 @@ def train(args):
         took += f" ({network.metadata['wall_time_s']:.0f} s in all with the earlier runs)"
     print(f"trained N_e={settings.n_e} ({settings.rule} rule) on "
           f"{network.metadata['images_seen']} images in {took}{estimate}; saved to {out}")
-    print(f"next: python scripts/assign_labels.py --weights {out}")
+    print(f"next: {paths.how_to_run('evaluate')} --weights {out}   (labels it first, then "
+          f"tests it)")
 
 
 def _volts(millivolts):
@@ -116,12 +147,17 @@ def label(args):
     print(f"labelled {len(assignments)} neurons on {len(images)} training images "
           f"({result.presentations.mean():.2f} presentations per image); "
           f"unassigned: {np.sum(assignments < 0)}; neurons per class: {per_class.tolist()}")
-    print(f"next: python scripts/evaluate.py --weights {args.weights}")
+    if args.command == "label":
+        print(f"next: {paths.how_to_run('evaluate')} --weights {args.weights}")
 
 
 def evaluate(args):
     check(args.repeats >= 1, "--repeats", args.repeats, "an integer of at least 1")
     images, labels = data.load("testing", args.mnist_dir, args.examples)
+    if storage.load_network(args.weights).assignments is None:
+        print(f"{args.weights} has no assignments: labelling it first on "
+              f"{args.label_examples:,} training images (what {paths.how_to_run('label')} does)")
+        label(argparse.Namespace(**dict(vars(args), examples=args.label_examples)))
     scores, _ = pipeline.test(settings_from(args, phase="testing"), args.weights, images,
                               labels, repeats=args.repeats)
     accuracies = np.array([score["accuracy"] for score in scores])
@@ -135,7 +171,7 @@ def evaluate(args):
               f"+- {100 * accuracies.std(ddof=1):.2f}% (mean +- SD; each: "
               f"{', '.join(f'{100 * a:.2f}' for a in accuracies)})")
     if args.json:
-        storage.save_json(args.json, _evaluation_record(args, scores))
+        save_json(args.json, _evaluation_record(args, scores))
 
 
 def _evaluation_record(args, scores):
@@ -209,7 +245,7 @@ def compare(args):
         plots.running_accuracy_by_pass(curves, args.running_accuracy)
         print(f"running accuracy over passes written to {args.running_accuracy}")
     if args.json:
-        storage.save_json(args.json, dict(networks=rows, command=" ".join(sys.argv)))
+        save_json(args.json, dict(networks=rows, command=" ".join(sys.argv)))
 
 
 def _compare_line(row):
@@ -327,8 +363,9 @@ def benchmark(args):
         figures["reference"] = _bench_reference(args, same, figures)
     if args.compare_engines:
         figures["engine_modes"] = _compare_engine_modes(args, args.compare_engines)
-    storage.save_json(args.json, figures)
-    print(f"figures written to {args.json}")
+    save_json(args.json, figures)
+    if args.json != STANDARD_OUTPUT:
+        print(f"figures written to {args.json}")
 
 
 def _compare_engine_modes(args, n_images):
@@ -406,7 +443,7 @@ def sweep(args):
         for name, value in saved.items():
             setattr(p, name, value)
     if args.json:
-        storage.save_json(args.json, dict(
+        save_json(args.json, dict(
             parameter=args.parameter, rule=args.rule, n_e=args.n_e, train=args.train,
             label=args.label, measured_on=measured_on, seed=args.seed,
             fixed={name: _number_or_word(text) for name, text in assignments.items()},
@@ -433,7 +470,7 @@ def _constant_value(name, text, n_e):
         raise SettingsError(f"diehl_cook/parameters.py has no constant {name}")
     if name in ("THETA_PLUS", "W_INH_EXC") and n_e in p.SIZES:
         raise SettingsError(f"N_e={n_e} takes {name} from parameters.SIZES; "
-                            f"use scripts/calibrate.py (or train --theta-plus / --w-inh-exc)")
+                            f"use {paths.how_to_run('calibrate')} (or train --theta-plus / --w-inh-exc)")
     current = getattr(p, name)
     if isinstance(current, str):
         return text
@@ -471,31 +508,58 @@ def _sweep_line(parameter, row, measured_on):
 # -- classify -----------------------------------------------------------------
 def classify(args):
     check(0 <= args.refuse_below <= 1, "--refuse-below", args.refuse_below, "a margin from 0 to 1")
-    named = _images_to_classify(args)
+    named, unread = _images_to_classify(args)
+    if not named:   # nothing readable: the reasons are the error
+        raise ImageError("; ".join(unread.values()))
     with Classifier.load(args.weights, build_dir=args.build_dir) as classifier:
         result = classifier.classify(np.stack([conversion.image for _, conversion in named]))
-    if args.plot:
-        os.makedirs(args.plot, exist_ok=True)
-    for k, (name, conversion) in enumerate(named):
-        scores = ", ".join("-" if np.isnan(s) else f"{s:.2f}" for s in result.scores[k])
-        doubts = conversion.doubts + result.doubts(k)
-        refused = conversion.doubts or result.margins[k] < args.refuse_below
-        answer = "refused" if refused else str(result.digits[k])
-        print(f"{name}: {answer}   (class scores 0-9: {scores}; {result.counts[k].sum()} "
-              f"spikes; margin {result.margins[k]:.2f})")
-        if doubts:
-            print(f"  {'refused' if refused else 'unsure'}: {'; '.join(doubts)}")
         if args.plot:
-            path = os.path.join(args.plot, _figure_name(name))
-            plots.classification(conversion.image, result.scores[k],
-                                 classifier.receptive_field(result.counts[k]), path,
-                                 f"{name}: classified as {result.digits[k]}")
-            print(f"  figure: {path}")
+            os.makedirs(args.plot, exist_ok=True)
+        answers = [_answer(args, classifier, result, k, name, conversion)
+                   for k, (name, conversion) in enumerate(named)]
+    for name, reason in unread.items():
+        print(f"{name}: not classified: {reason}")
+        answers.append(dict(image=name, digit=None, error=reason))
+    if args.json:
+        save_json(args.json, dict(weights=args.weights, answers=answers))
+    if unread:
+        raise ImageError(f"{len(unread)} of {len(named) + len(unread)} pictures could not be "
+                         f"classified (above); the others were")
+
+
+def _answer(args, classifier, result, k, name, conversion):
+    """Print the answer for image ``k`` (and draw it, with --plot); return it as a record."""
+    scores = ", ".join("-" if np.isnan(s) else f"{s:.2f}" for s in result.scores[k])
+    doubts = conversion.doubts + result.doubts(k)
+    refused = bool(conversion.doubts) or result.margins[k] < args.refuse_below
+    answer = "refused" if refused else str(result.digits[k])
+    print(f"{name}: {answer}   (class scores 0-9: {scores}; {result.counts[k].sum()} "
+          f"spikes; margin {result.margins[k]:.2f})")
+    if doubts:
+        print(f"  {'refused' if refused else 'unsure'}: {'; '.join(doubts)}")
+    if args.plot:
+        path = os.path.join(args.plot, _figure_name(name))
+        plots.classification(conversion.image, result.scores[k],
+                             classifier.receptive_field(result.counts[k]), path,
+                             f"{name}: classified as {result.digits[k]}")
+        print(f"  figure: {path}")
+    return dict(image=name, digit=None if refused else int(result.digits[k]),
+                network_digit=int(result.digits[k]),
+                class_scores=[None if np.isnan(s) else float(s) for s in result.scores[k]],
+                spikes=int(result.counts[k].sum()), margin=float(result.margins[k]),
+                refused=refused, doubts=doubts)
 
 
 def _images_to_classify(args):
-    """(name, images.Conversion) of every file and MNIST test index given."""
-    named = [(path, images.read(path)) for path in args.images]
+    """(name, images.Conversion) of every file and MNIST test index given, and
+    {name: reason} of the files that cannot be classified (unreadable, blank): one
+    bad picture does not stop the others."""
+    named, unread = [], {}
+    for path in args.images:
+        try:
+            named.append((path, images.read(path)))
+        except ImageError as error:
+            unread[path] = str(error).removeprefix(f"{path}: ")
     if args.mnist_test:
         test_images, test_labels = data.load("testing", args.mnist_dir)
         for index in args.mnist_test:
@@ -503,9 +567,9 @@ def _images_to_classify(args):
                   f"an index from 0 to {len(test_images) - 1}")
             named.append((f"MNIST test image {index} (label {test_labels[index]})",
                            images.Conversion(test_images[index])))
-    if not named:
+    if not named and not unread:
         raise SettingsError("nothing to classify: give image files or --mnist-test INDEX")
-    return named
+    return named, unread
 
 
 def pictures(args):
@@ -542,7 +606,7 @@ def pictures(args):
               f"images, {row['weak']['accuracy']:.1%} right (the others "
               f"{row['weak']['others_accuracy']:.1%})")
     if args.json:
-        storage.save_json(args.json, dict(images=len(digits), per_digit=args.per_digit,
+        save_json(args.json, dict(images=len(digits), per_digit=args.per_digit,
                                           fonts=fonts, networks=rows,
                                           command=" ".join(sys.argv)))
 
@@ -580,7 +644,7 @@ def calibrate(args):
         print(f"  {_values(row)}: {_response(row)}; mismatch {row['mismatch']:.3f}")
     print(f"closest: {_values(rows[0])} (put it in parameters.SIZES[{settings.n_e}])")
     if args.json:
-        storage.save_json(args.json, dict(
+        save_json(args.json, dict(
             n_e=settings.n_e, rule=settings.rule, images=len(images), seed=settings.seed,
             target=target, candidates=rows, chosen=rows[0], command=" ".join(sys.argv)))
 
@@ -681,8 +745,10 @@ def _inhibition_part(args):
     nonzero = (train_images.reshape(len(train_images), -1) > 0).sum(axis=1)
     print(f"non-zero pixels per training image (first 10,000): mean {nonzero.mean():.1f}, "
           f"sd {nonzero.std():.1f}")
-    return dict(weights=args.weights, image=0, **result,
-                nonzero_pixels_mean=float(nonzero.mean()), nonzero_pixels_sd=float(nonzero.std()))
+    # The network's checksum, so a test can tell that the tutorial's figures are of
+    # the shipped network as it is now.
+    return dict(weights=args.weights, weights_sha256=network.metadata["sha256"]["weights"],
+                image=0, **result, nonzero_pixels_mean=float(nonzero.mean()), nonzero_pixels_sd=float(nonzero.std()))
 
 
 def _ablations_part(args):

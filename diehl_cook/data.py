@@ -14,6 +14,7 @@ import urllib.request
 import numpy as np
 from mnist import MNIST
 
+from . import paths
 from .errors import MnistError, SettingsError
 
 DEFAULT_MNIST_DIR = os.path.join("data", "mnist")
@@ -42,7 +43,7 @@ def _find(directory):
     raise MnistError(
         f"MNIST not found in '{os.path.abspath(directory)}': missing {', '.join(missing)} "
         f"(gzipped '.gz' or raw). Give the folder with --mnist-dir or MNIST_DIR, or fetch "
-        f"the files with: python scripts/download_mnist.py --mnist-dir {directory}")
+        f"the files with: {paths.how_to_run('download')} --mnist-dir {directory}")
 
 
 def load(split, path=None, limit=None, start=0):
@@ -67,7 +68,7 @@ def load(split, path=None, limit=None, start=0):
         images, labels = reader.load(*files, batch=[start, count])
     except (ValueError, OSError, EOFError, struct.error, gzip.BadGzipFile) as error:
         raise MnistError(f"MNIST {split} files in '{os.path.abspath(directory)}' are corrupt "
-                         f"({error}). Check them with: python scripts/download_mnist.py "
+                         f"({error}). Check them with: {paths.how_to_run('download')} "
                          f"--verify --mnist-dir {directory}") from error
     images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
     labels = np.asarray(labels, dtype=np.int64)

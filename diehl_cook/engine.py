@@ -26,7 +26,8 @@ from brian2.devices import reset_device
 from . import brian_internals
 from . import parameters as p
 from .network import TrainedNetwork, build_network, inhibition_weight
-from .programs import check_compiler, claim_build_dir, default_build_dir, release_build_dir
+from .programs import (announced_compilation, check_compiler, claim_build_dir,
+                       default_build_dir, release_build_dir)
 from .results import PhaseResult, presentation_log
 from .protocol import (CYCLE_STEPS, CYCLE_TIME, DONE, PRESENTATION_STEPS, PROTOCOL_CODE,
                        PROTOCOL_EQUATIONS, SILENT, input_rates, protocol_namespace,
@@ -49,7 +50,7 @@ SET_IMAGE_RATE = "image_rate = image_rates(example * second, i) * intensity * Hz
 # register. Why: the traces of a neuron that has not fired for some 14 s of
 # simulated time decay into subnormals, and on some x86 processors every
 # operation on one costs a hundred cycles; measured on our machine, training ran
-# 2.2 times slower at 400 neurons without this (README, "Where the time goes").
+# 2.2 times slower at 400 neurons without this (docs/engine.md, "Where the time goes").
 # The weights, theta and spikes are those of the plain Python loop (which keeps
 # subnormals) to 1e-12 (tests/test_engine.py); a subnormal trace adds nothing to a
 # weight of 1e-3 or more. Other processors (ARM) keep their default.
@@ -255,8 +256,9 @@ class Engine:
             brian_internals.sort_clock_starts(self._device)
             check_compiler()
             try:
-                self._device.build(directory=self.directory, compile=True, run=False,
-                                   clean=False, with_output=False)
+                with announced_compilation(self.directory):
+                    self._device.build(directory=self.directory, compile=True, run=False,
+                                       clean=False, with_output=False)
             except RuntimeError as error:
                 if brian_internals.compilation_interrupted(error):
                     raise KeyboardInterrupt("compilation interrupted") from None

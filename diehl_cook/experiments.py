@@ -7,7 +7,7 @@
 - ``ablation``: train, label and test a small network with some of its
   mechanisms switched off (``settings.Mechanisms``), through the pipeline.
 
-And the README's "Your own digits" (run by scripts/pictures.py):
+And docs/own-digits.md (run by scripts/pictures.py):
 
 - ``as_pictures``: MNIST images written as picture files and read back the way a
   user's picture is read (``images.read``).

@@ -134,7 +134,7 @@ def _with_mu(code):
     """``code`` with ``x**mu`` written as ``x`` when parameters.MU is 1: the same
     numbers (C's pow(x, 1) returns x exactly), without a pow() call per synaptic
     event in the pre-and-post rule's depression (glibc returns at once for an
-    exponent of 1; other C libraries need not: README, "Speed")."""
+    exponent of 1; other C libraries need not: docs/engine.md, "Speed")."""
     return code.replace("**mu", "") if p.MU == 1 else code
 
 

@@ -23,7 +23,7 @@ DT = 0.5 * ms                   # code: integration time step
 # ours: v is integrated with exponential Euler, exact for given conductances and
 # always stable; away from such volleys it agrees with Euler to ~1e-5. The
 # conductances keep the released code's Euler decay per step (see network.py).
-# Set "euler" to integrate exactly as the released code does (see README).
+# Set "euler" to integrate exactly as the released code does (docs/model.md, "Differences").
 INTEGRATION_METHOD_E = "exponential_euler"
 # code: inhibitory neurons receive no inhibition and at most a few excitatory spikes
 # per step, where forward Euler is stable, so they keep the released code's Euler.
@@ -69,7 +69,7 @@ LEARNING_RULES = ("power-law", "exponential", "pre-post", "triplet")
 # The default is the released code's triplet rule (the results table's rows). With
 # the released code's x_tar and mu the power-law rule learned clearly worse (N_e = 400,
 # one pass: 80.71% against 88.84%); with X_TAR and MU below, the four rules lie within
-# 1.5 points (power law 88.17%, pre-post 87.42%, exponential 87.60%; README,
+# 1.5 points (power law 88.17%, pre-post 87.42%, exponential 87.60%; docs/learning-rules.md,
 # "Learning rules").
 LEARNING_RULE = "triplet"
 TAU_PRE = 20 * ms               # code: presynaptic trace x_pre
@@ -84,22 +84,22 @@ ETA_POST = 0.01                 # code (nu_ee_post): learning rate on a postsyna
 # The released code's 0.01 wipes a field's background in a few winning images; on the
 # paper's 100-neuron protocol (40,000 images; labelled on 10,000) 0.001 gave 76.81% and
 # 0.0005 75.46%; on 5,000 images 0.001 to 0.01 gave 73.06% down to 66.44%
-# (README, "Learning rules").
+# (docs/learning-rules.md).
 ETA_POWER_LAW = 0.001
 # mu, the weight-dependence exponent of the power law (and of both terms of the
 # pre-and-post rule): the released code defines 0.2 (exp_ee_pre) without using it.
-# Ours: 0.5, chosen with X_TAR (below) on held-out training images by the README's
-# selection rule (N_e = 100, 10,000 images: 81.28%, against 80.73% with 1.0, 80.55%
-# with 2.0 and 79.10% with the released 0.2; README, "Searching the power law's settings").
+# Ours: 0.5, chosen with X_TAR (below) on held-out training images by the selection
+# rule of docs/learning-rules.md (N_e = 100, 10,000 images: 81.28%, against 80.73% with 1.0, 80.55%
+# with 2.0 and 79.10% with the released 0.2; docs/learning-rules.md, "Searching the power law's settings").
 MU = 0.5
 # x_tar, the target of x_pre at a post spike: the released code defines 0.4
 # (STDP_offset) without using it. Ours for the power law (and the pre-and-post rule's
 # post-spike term): 0.05, chosen on held-out training images (N_e = 100, 10,000
 # images, mu 1.0: 80.73%, against 75.05% with the released code's 0.4 and 0.2; the
-# triplet rule 80.75%; README, "Searching the power law's settings").
+# triplet rule 80.75%; docs/learning-rules.md, "Searching the power law's settings").
 X_TAR = 0.05
 X_TAR_EXPONENTIAL = 0.4         # code (STDP_offset): x_tar of the exponential rule (BETA was chosen with it)
-BETA = 8.0                      # ours: exponential rule's weight dependence (unpublished; chosen by a sweep, see README)
+BETA = 8.0                      # ours: exponential rule's weight dependence (unpublished; chosen by a sweep, see docs/learning-rules.md)
 W_MAX = 1.0                     # code: weights are clipped to [0, W_MAX]
 
 # --- Protocol ----------------------------------------------------------------
@@ -122,11 +122,11 @@ N_CLASSES = 10                  # MNIST digits
 # training images, 1600 for 7 and 6400 for 15, and adapted two values per size "to
 # keep a constant response rate": theta_plus and the inh -> exc weight (values not
 # published). Ours are found by scripts/calibrate.py, which matches each size's
-# response while training to the 400-neuron network's (README, "Per-size values:
+# response while training to the 400-neuron network's (docs/results.md, "Per-size values:
 # the calibration"): 100 neurons, 0.025 mV and 17; 1600 neurons, 0.1 mV and 17 (the
 # 2,000-image calibration chose 0.2 mV, the 10,000-image one 0.1 mV; both networks
-# were trained and the README says how the row was chosen).
-# 6400 neurons, 0.4 mV and 17: the calibration's choice on 2,000 images (README).
+# were trained and docs/results.md says how the row was chosen).
+# 6400 neurons, 0.4 mV and 17: the calibration's choice on 2,000 images (docs/scaling.md).
 # ``python scripts/train.py --n-e N`` follows this table; its flags override it. A
 # size not listed uses THETA_PLUS, W_INH_EXC and one pass.
 SIZES = {

@@ -30,7 +30,8 @@ def receptive_fields(weights, path):
     image = ax.imshow(grid, cmap="hot_r", vmin=0, vmax=weights.max(), interpolation="nearest")
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_title(f"Input weights of the {n_e} excitatory neurons")
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("input weight (0 to 1)")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
@@ -41,6 +42,11 @@ def theta_per_neuron(theta, assignments, path):
     colors = (plt.cm.tab10(np.where(assignments[order] >= 0, assignments[order], 0) % 10)
               if assignments is not None else "C0")
     ax.bar(np.arange(len(theta)), np.asarray(theta)[order] * 1000, color=colors, width=1.0)
+    if assignments is not None:     # one legend entry per class that has neurons
+        ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=plt.cm.tab10(digit))
+                           for digit in range(10) if np.any(assignments == digit)],
+                  labels=[str(digit) for digit in range(10) if np.any(assignments == digit)],
+                  title="class", ncol=10, fontsize=7, title_fontsize=7, loc="lower right")
     ax.set_xlabel("excitatory neuron" + (" (sorted by assigned class)" if assignments is not None else ""))
     ax.set_ylabel("theta (mV)")
     ax.set_title("Adaptive threshold after training")
@@ -101,7 +107,7 @@ def confusion(matrix, path, title):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true (per-class accuracy)")
     ax.set_title(title)
-    fig.colorbar(image, ax=ax)
+    fig.colorbar(image, ax=ax).set_label("test images")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
@@ -141,6 +147,12 @@ def fields_side_by_side(panels, path):
     plt.close(fig)
 
 
+# The ablations' names (settings.Mechanisms switches) as a figure says them.
+ABLATION_TITLES = {"full": "full model", "no_lateral_inhibition": "no lateral inhibition",
+                   "no_adaptive_threshold": "no adaptive threshold",
+                   "no_normalization": "no weight normalization"}
+
+
 def ablation_fields(results, path):
     """Receptive fields of the ablation variants side by side, with their accuracy."""
     panels = []
@@ -149,7 +161,8 @@ def ablation_fields(results, path):
                     else f"test accuracy {100 * result['accuracy']:.1f}%")
         silent = (f", fell silent after {result['trained_images']} images"
                   if result.get("fell_silent") else "")
-        panels.append((f"{result['mechanisms']}\n{accuracy}{silent}", result["weights"]))
+        name = ABLATION_TITLES.get(result["mechanisms"], result["mechanisms"])
+        panels.append((f"{name}\n{accuracy}{silent}", result["weights"]))
     fields_side_by_side(panels, path)
 
 

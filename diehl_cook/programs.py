@@ -5,6 +5,11 @@ import fcntl
 import itertools
 import os
 import shutil
+import sys
+import time
+from contextlib import contextmanager
+
+from tqdm import tqdm
 
 from . import ownership
 from .errors import SettingsError, StorageError
@@ -100,3 +105,36 @@ def check_compiler():
                             f"into a C++ program. Install a compiler and make (Debian/Ubuntu: "
                             f"sudo apt install g++ make; macOS: xcode-select --install), or "
                             f"set $CXX to yours")
+
+
+# How long compiling a program takes, said before a first compilation: the last one
+# measured on this machine (kept in the cache as COMPILE_TIME_FILE), else this
+# project's measurement (a 400-neuron training program, one core of an Intel Xeon,
+# 2026-12-05).
+COMPILE_SECONDS = 70
+COMPILE_TIME_FILE = "last_compile_seconds.txt"
+
+
+@contextmanager
+def announced_compilation(directory):
+    """Around the build of the program in ``directory``: if it was never compiled,
+    say that it is being compiled and about how long that takes, then record how
+    long it took. (A program compiled before is rebuilt in about a second.)"""
+    if os.path.exists(os.path.join(directory, "main")):
+        yield
+        return
+    record = os.path.join(os.path.dirname(os.path.abspath(directory)), COMPILE_TIME_FILE)
+    try:
+        with open(record) as file:
+            expected = round(float(file.read()))
+    except (OSError, ValueError):
+        expected = COMPILE_SECONDS
+    tqdm.write(f"compiling the simulation program (first run only, about {expected} s)",
+               file=sys.stderr)
+    start = time.monotonic()
+    yield
+    try:
+        with open(record, "w") as file:
+            file.write(f"{time.monotonic() - start:.0f}\n")
+    except OSError:
+        pass        # only a hint for the next time

@@ -87,25 +87,25 @@ FROZEN_SEED_OFFSET = max(LABELLING_SEED_OFFSET, TEST_SEED_OFFSET)
 class RunSettings:
     """How to run one phase of one network.
 
-    phase : "training" (STDP, adaptive theta), "labelling" or "testing" (frozen).
-    n_e : excitatory (and inhibitory) neurons.
-    rule : the learning rule, one of ``parameters.LEARNING_RULES`` (training only).
-    seed : seed of the run; each chunk of images derives its own from it.
-    epochs : passes over the images (training only).
-    chunk_size : images per run of the compiled program (progress and checkpoints).
-    jobs : processes for the frozen phases (None: one per core, or per ``threads``
-        cores); training uses one.
-    threads : OpenMP threads of each compiled program (1: no OpenMP). The results
-        are the same, bit for bit, for any number (tests/test_engine.py).
-    engine : "exact" or "fast", one of ``ENGINE_MODES``.
-    progress : show progress bars.
-    build_dir : where compiled programs are kept (None: the default cache).
-    keep : a folder where a frozen phase keeps each finished chunk, and takes it
-        from instead of running it again (None: not kept); see ``pipeline.respond``.
-    mechanisms : parts of the model that are on.
-    theta_plus, w_inh_exc : for a new network (training): theta increment in volts
-        and inh -> exc weight (None: the size's, ``size_protocol``). A trained
-        network keeps its own values (``TrainedNetwork``).
+    - phase : "training" (STDP, adaptive theta), "labelling" or "testing" (frozen).
+    - n_e : excitatory (and inhibitory) neurons.
+    - rule : the learning rule, one of ``parameters.LEARNING_RULES`` (training only).
+    - seed : seed of the run; each chunk of images derives its own from it.
+    - epochs : passes over the images (training only).
+    - chunk_size : images per run of the compiled program (progress and checkpoints).
+    - jobs : processes for the frozen phases (None: one per core, or per ``threads``
+      cores); training uses one.
+    - threads : OpenMP threads of each compiled program (1: no OpenMP). The results
+      are the same, bit for bit, for any number (tests/test_engine.py).
+    - engine : "exact" or "fast", one of ``ENGINE_MODES``.
+    - progress : show progress bars.
+    - build_dir : where compiled programs are kept (None: the default cache).
+    - keep : a folder where a frozen phase keeps each finished chunk, and takes it
+      from instead of running it again (None: not kept); see ``pipeline.respond``.
+    - mechanisms : parts of the model that are on.
+    - theta_plus, w_inh_exc : for a new network (training): theta increment in volts
+      and inh -> exc weight (None: the size's, ``size_protocol``). A trained
+      network keeps its own values (``TrainedNetwork``).
     """
     phase: str = "training"
     n_e: int = p.N_E_DEFAULT

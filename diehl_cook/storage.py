@@ -33,7 +33,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import ownership
+from . import ownership, paths
 from . import parameters as p
 from .errors import StorageError
 from .network import TrainedNetwork
@@ -252,7 +252,8 @@ def load_network(folder, need_assignments=False):
 
 def require_network_folder(folder):
     if not os.path.isdir(folder):
-        raise StorageError(f"no network folder '{folder}' (train one with scripts/train.py)")
+        raise StorageError(f"no network folder '{folder}' (train one with "
+                           f"{paths.how_to_run('train')} --out {folder})")
 
 
 def _load_network(folder, need_assignments):
@@ -273,7 +274,7 @@ def _load_network(folder, need_assignments):
     assignments = None
     if need_assignments and "assignments" not in digests:
         raise StorageError(f"'{folder}' has no assignments (none listed in metadata.json): "
-                           f"label its neurons first with: python scripts/assign_labels.py "
+                           f"label its neurons first with: {paths.how_to_run('label')} "
                            f"--weights {folder}")
     if "assignments" in digests:
         assignments = _load_array(folder, "assignments", (n_e,), digests["assignments"])

@@ -1,6 +1,6 @@
-"""Draw the figures of a trained network into a folder (default figures/).
+"""Draw the figures of a trained network into a folder (default runs/figures/).
 
-Example:  python scripts/plot.py --weights weights/n400 --result results/n400.json
+Example:  python scripts/plot.py --weights weights/n400 --result weights/n400/evaluation.json
 Writes <name>_receptive_fields.png, _theta.png, _training_accuracy.png,
 _raster.png and, given an evaluate.py JSON (--result), _confusion.png.
 Same as: diehl-cook plot

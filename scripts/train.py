@@ -1,7 +1,7 @@
 """Train a Diehl & Cook (2015) network on MNIST without labels and save it.
 
-Example:  python scripts/train.py --n-e 400
-Writes WEIGHTS/weights.npy, theta.npy, metadata.json, and checkpoint.npz plus
+Example:  python scripts/train.py --n-e 400      (into runs/n400; --out to choose)
+Writes OUT/weights.npy, theta.npy, metadata.json, and checkpoint.npz plus
 training_log/ (responses per chunk) while it runs; --resume continues from them.
 Same as: diehl-cook train
 """

@@ -8,8 +8,8 @@ Parts (default: all):
               with the defaults)
 
 Example:  python scripts/tutorial.py ablations --n-e 100 --train 5000
-Writes figures/tutorial_*.png and figures/tutorial_results.json (each part updates
-its own entry), the numbers quoted in the tutorial. Same as: diehl-cook tutorial
+Writes runs/tutorial/tutorial_*.png and tutorial_results.json there (each part
+updates its own entry; --out to choose); the tutorial quotes those in figures/. Same as: diehl-cook tutorial
 """
 from diehl_cook.cli import main
 

@@ -11,7 +11,7 @@ from diehl_cook.errors import SettingsError
 
 
 def test_missing_files_are_named(tmp_path):
-    with pytest.raises(data.MnistError, match="train-images-idx3-ubyte.*download_mnist"):
+    with pytest.raises(data.MnistError, match="train-images-idx3-ubyte.*(download_mnist|diehl-cook download)"):
         data.load("training", str(tmp_path))
 
 

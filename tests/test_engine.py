@@ -231,7 +231,7 @@ def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, mo
     with pytest.raises(KeyboardInterrupt):
         pipeline.train(settings, tmp_path / "halves", images, labels)
     monkeypatch.setattr(storage, "save_checkpoint", saved)
-    # Resume from what a commit keeps of the folder (README, "Long runs"): the
+    # Resume from what a commit keeps of the folder (docs/guarantees.md, "Long runs"): the
     # checkpoint and the training log, copied to a new place.
     committed = tmp_path / "clone"
     shutil.copytree(tmp_path / "halves" / "training_log", committed / "training_log")
