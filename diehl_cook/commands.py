@@ -83,7 +83,7 @@ def save_json(path, record):
 def interruption_hint(args):
     """What to tell the user after Ctrl+C (or kill): how to go on, where that is possible."""
     if args.command == "train":
-        out = args.out
+        out = args.out or paths.training_folder(args.n_e)    # stopped before the defaults
         if os.path.exists(os.path.join(out, "checkpoint.npz")):
             return (f": the finished chunks are saved in {out}; continue with the same "
                     f"command and --resume")

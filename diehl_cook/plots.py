@@ -46,7 +46,8 @@ def theta_per_neuron(theta, assignments, path):
         ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=plt.cm.tab10(digit))
                            for digit in range(10) if np.any(assignments == digit)],
                   labels=[str(digit) for digit in range(10) if np.any(assignments == digit)],
-                  title="class", ncol=10, fontsize=7, title_fontsize=7, loc="lower right")
+                  title="class", fontsize=7, title_fontsize=7, loc="center left",
+                  bbox_to_anchor=(1.01, 0.5))
     ax.set_xlabel("excitatory neuron" + (" (sorted by assigned class)" if assignments is not None else ""))
     ax.set_ylabel("theta (mV)")
     ax.set_title("Adaptive threshold after training")

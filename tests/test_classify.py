@@ -1,5 +1,6 @@
 """Classifying your own digits: the MNIST-style conversion, the Python API and the
 classify command."""
+import json
 import os
 
 import numpy as np
@@ -217,6 +218,16 @@ def test_classify_command_end_to_end(settings, train_set, tmp_path, env):  # noq
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"{tmp_path / 'two.png'}: refused")
     assert lines[1].startswith("  refused: 2 separate marks of ink (more than one digit?)")
+    # One blank picture does not stop the others; --json - is all standard output holds.
+    Image.new("L", (40, 40), 255).save(tmp_path / "blank.png")
+    done = script("classify.py", tmp_path / "blank.png", picture, "--weights", folder,
+                  "--json", "-", env=env)
+    assert done.returncode == 2 and "1 of 2 pictures could not be classified" in done.stderr
+    answers = json.loads(done.stdout)["answers"]
+    assert [answer["image"] for answer in answers] == [str(picture), str(tmp_path / "blank.png")]
+    assert isinstance(answers[0]["network_digit"], int) and len(answers[0]["class_scores"]) == 10
+    assert answers[1]["digit"] is None and "blank" in answers[1]["error"]
+    assert f"{picture}: " in done.stderr        # the answers themselves, on standard error
 
 
 def test_classify_command_errors_exit_2(tmp_path, env):  # noqa: F811

@@ -29,11 +29,11 @@ def shipped_folders():
     return sorted(found)
 
 
-def readme_rows():
-    """(folder, accuracy %, SD % or None, the row) for each README table row that
-    gives a test accuracy and names its folder: the paper's table by its size
+def readme_rows(page="README.md"):
+    """(folder, accuracy %, SD % or None, the row) for each table row of ``page``
+    that gives a test accuracy and names its folder: the paper's table by its size
     (``| 400 |`` is ``weights/n400``, with mean +- SD), the other tables in a column."""
-    with open(os.path.join(ROOT, "README.md")) as handle:
+    with open(os.path.join(ROOT, page)) as handle:
         lines = handle.read().splitlines()
     rows = []
     for line in lines:
@@ -89,9 +89,12 @@ def test_a_shipped_evaluation_is_its_repeats(folder):
     assert result["presentations_per_image"] == pytest.approx(np.mean(presentations))
 
 
-def test_the_readme_results_are_the_shipped_evaluations():
-    rows = readme_rows()
-    assert {"weights/n100", "weights/n400", "weights/n1600"} <= {row[0] for row in rows}
+@pytest.mark.parametrize("page", ["README.md", "docs/results.md",
+                                  "docs/scaling.md"])
+def test_the_readme_results_are_the_shipped_evaluations(page):
+    rows = readme_rows(page)
+    if page in ("README.md", "docs/results.md"):
+        assert {"weights/n100", "weights/n400", "weights/n1600"} <= {row[0] for row in rows}
     for folder, accuracy, sd, line in rows:
         result = load_evaluation(os.path.join(ROOT, folder))
         assert result is not None, f"README row names {folder}, which has no evaluation.json"
