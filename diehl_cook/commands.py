@@ -531,7 +531,7 @@ def _answer(args, classifier, result, k, name, conversion):
     """Print the answer for image ``k`` (and draw it, with --plot); return it as a record."""
     scores = ", ".join("-" if np.isnan(s) else f"{s:.2f}" for s in result.scores[k])
     doubts = conversion.doubts + result.doubts(k)
-    refused = bool(conversion.doubts) or result.margins[k] < args.refuse_below
+    refused = bool(conversion.doubts or result.margins[k] < args.refuse_below)
     answer = "refused" if refused else str(result.digits[k])
     print(f"{name}: {answer}   (class scores 0-9: {scores}; {result.counts[k].sum()} "
           f"spikes; margin {result.margins[k]:.2f})")
