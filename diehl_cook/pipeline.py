@@ -4,6 +4,7 @@ The command line (``diehl_cook.cli``) and the experiments are thin layers over
 these functions. Each takes a ``RunSettings`` for how to run, a network folder and
 the images.
 """
+import os
 import sys
 import time
 
@@ -28,6 +29,14 @@ def train(settings, folder, images, labels, resume=False, command=None):
     continues from it and gives the same result as an uninterrupted run. Returns
     the network and every training response (n_images * epochs, n_e)."""
     ownership.check_new_network_folder(folder)
+    if resume and not os.path.isdir(folder):
+        raise StorageError(f"nothing to resume: {folder} does not exist (start without "
+                           f"--resume)")
+    if resume and not ownership.is_network_folder(folder):
+        raise StorageError(f"nothing to resume in {folder}: it carries no mark of a training "
+                           f"of this project ({ownership.NETWORK_MARKER}), and nothing in it "
+                           f"was touched (a training of an older version is marked with: "
+                           f"touch {folder}/{ownership.NETWORK_MARKER})")
     if not resume:
         kept = storage.set_aside(folder)
         if kept:
@@ -234,7 +243,7 @@ def respond(settings, network, images, folder):
 def label(settings, folder, images, labels):
     """Assign a class to each neuron from the frozen network's responses to
     ``images`` (the training set); store and return the network and the responses."""
-    storage.require_network_folder(folder)
+    storage.load_network(folder)    # a folder that is no network is refused untouched
     with ownership.Claim(folder, "a labelling"):
         network = storage.load_network(folder)
         settings = settings.replace(phase="labelling", seed=network.seed + LABELLING_SEED_OFFSET)

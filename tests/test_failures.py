@@ -101,6 +101,35 @@ def test_the_compiled_program_dies_with_its_parent(network, env):  # noqa: F811
 
 
 @pytest.mark.compile
+def test_a_program_killed_from_outside_ends_the_run_with_a_message(network, env):  # noqa: F811
+    """As the out-of-memory killer would: one line, exit code 2, no traceback."""
+    evaluation = start("evaluate.py", "--weights", network, "--jobs", 1, "--examples", 2000,
+                       env=env)
+    program = wait_for_processes(evaluation, is_program)[0]
+    program.kill()
+    _, errors = evaluation.communicate(timeout=600)
+    assert evaluation.returncode == 2, errors
+    assert "the simulation program" in errors and "ended before finishing its run" in errors
+    assert "Traceback" not in errors
+
+
+@pytest.mark.compile
+@pytest.mark.process
+def test_kill_9_of_a_parallel_test_leaves_nothing_running(network, env):  # noqa: F811
+    """Its workers, their compiled programs and multiprocessing's resource tracker all
+    end within 10 seconds."""
+    evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
+                       "--chunk-size", 500, env=env)
+    programs = wait_for_processes(evaluation, is_program)
+    descendants = psutil.Process(evaluation.pid).children(recursive=True)
+    assert len(descendants) > len(programs) >= 1          # workers and programs
+    evaluation.kill()
+    evaluation.wait()
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    assert not alive, [process.cmdline()[:3] for process in alive]
+
+
+@pytest.mark.compile
 @pytest.mark.process
 def test_a_killed_worker_fails_the_run_instead_of_hanging(network, env):  # noqa: F811
     evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
