@@ -747,8 +747,14 @@ def tutorial(args):
     path = os.path.join(args.out, "tutorial_results.json")
     results = {}
     if os.path.exists(path):
-        with open(path) as handle:
-            results = json.load(handle)
+        try:
+            with open(path) as handle:
+                results = json.load(handle)
+            if not isinstance(results, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as error:
+            raise StorageError(f"{path} is not a results file of the tutorial ({error}): move "
+                               f"it away, or give another --out") from None
     for part in args.parts or parts:
         results[part] = dict(parts[part](args), command=" ".join(sys.argv))
         storage.save_json(path, results)

@@ -144,3 +144,23 @@ def test_a_killed_worker_fails_the_run_instead_of_hanging(network, env):  # noqa
     assert "Traceback" not in errors
     assert not [p for p in programs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     np.load(network / "assignments.npy")                # the network is untouched
+
+
+def test_a_corrupt_tutorial_results_file_is_reported(tmp_path, env):  # noqa: F811
+    (tmp_path / "tutorial_results.json").write_text("{not json")
+    done = script("tutorial.py", "stdp", "--out", tmp_path, env=env)
+    assert done.returncode == 2 and "is not a results file of the tutorial" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "tutorial_results.json").read_text() == "{not json"
+
+
+def test_cache_clear_leaves_a_linked_program_folder_alone(tmp_path):
+    from diehl_cook import ownership, programs
+    real = tmp_path / "elsewhere" / "program"
+    ownership.mark(str(real), ownership.PROGRAM_MARKER)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.symlink(real, cache / "frozen-n100-linked")
+    assert programs.cached_programs(str(cache)) == []
+    assert not programs.remove_program(str(cache / "frozen-n100-linked"))
+    assert os.path.isfile(real / ownership.PROGRAM_MARKER)

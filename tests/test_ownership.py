@@ -57,11 +57,20 @@ def test_train_refuses_the_current_folder_and_a_file(tmp_path, env):  # noqa: F8
         done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
                                "--n-e", "10", "--out", out], capture_output=True, text=True,
                               env=env, cwd=project)
-        assert done.returncode == 2 and "carries no mark" in done.stderr, done.stderr
+        assert done.returncode == 2 and "is the current folder" in done.stderr, done.stderr
     assert os.listdir(tmp_path) == ["project"]
     done = script("train.py", "--n-e", 10, "--out", project / "README.md", env=env)
     assert done.returncode == 2 and "is a file" in done.stderr, done.stderr
     assert (project / "README.md").read_text() == "a project"
+
+
+def test_train_out_dot_inside_a_network_folder_is_refused(network, env):  # noqa: F811
+    before = snapshot(network)
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
+                           "--n-e", "10", "--out", "."], capture_output=True, text=True,
+                          env=env, cwd=network)
+    assert done.returncode == 2 and "is the current folder" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and snapshot(network) == before
 
 
 def test_no_output_lands_on_a_networks_own_files(network, tmp_path, env):  # noqa: F811
