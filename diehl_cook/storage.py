@@ -380,15 +380,18 @@ def save_training_counts(folder, start, counts):
     _atomic_write(_log_path(folder, start), lambda f: np.savez_compressed(f, counts=counts))
 
 
-def load_training_counts(folder, done, n_e):
+def load_training_counts(folder, done, n_e, rows=None):
     """The responses (done, n_e) to the first ``done`` training images, from the
-    chunk files, and which images they cover (bool, (done,)).
+    chunk files, and which images they cover (bool, (done,)). With ``rows`` (at least
+    ``done``), the arrays have that many rows, the rows after ``done`` zero: room for
+    a training to fill without copying (their memory is taken only once written).
 
     A chunk file that is missing (say a checkpoint kept without its log) leaves its
     images uncovered, with zero counts: the checkpoint, not the log, is the state of
     the training, so the training can go on; only the records drawn from the log
     (the running accuracy, ``training_log_summary``) skip those images."""
-    counts, covered = np.zeros((done, n_e), np.uint16), np.zeros(done, bool)
+    rows = done if rows is None else max(rows, done)
+    counts, covered = np.zeros((rows, n_e), np.uint16), np.zeros(rows, bool)
     for start, path in _log_files(folder):
         if start >= done:
             continue

@@ -251,6 +251,39 @@ def test_training_stops_when_weights_or_theta_diverge(tmp_path):
     assert not (tmp_path / "checkpoint.npz").exists()    # the bad state is not saved
 
 
+@pytest.mark.parametrize("chunk", [7, 10, 30])
+def test_the_running_accuracy_is_computed_block_by_block_as_a_whole(tmp_path, monkeypatch, chunk):
+    """Each block's accuracy is computed once, when the block ends (the responses are
+    kept in room made for the whole training, not copied at every chunk); the
+    history is the one computed from all responses at once, whatever the chunk size,
+    and a resumed record computes the same."""
+    from diehl_cook import labels as lab
+    from diehl_cook.pipeline import _TrainingRecord
+    from diehl_cook.results import PhaseResult, presentation_log
+    from diehl_cook.settings import RunSettings
+    monkeypatch.setattr(p, "UPDATE_INTERVAL", 10)
+    rng = np.random.default_rng(1)
+    total, n_e = 90, 6
+    labels = rng.integers(0, 10, total)
+    counts = rng.integers(0, 4, (total, n_e))
+    counts[np.arange(total), labels % n_e] += 5      # neurons that prefer some classes
+    settings = RunSettings(n_e=n_e, chunk_size=chunk)
+    record = _TrainingRecord(settings, tmp_path, labels, {}, data="sha")
+    printed = []
+    record.write = printed.append
+    for end in range(chunk, total + chunk, chunk):
+        end = min(end, total)
+        part = counts[end - len(counts[record.filled:end]):end]
+        record.chunk_done(end, PhaseResult(part, np.ones(len(part), int),
+                                           presentation_log(np.arange(len(part)), [2] * len(part),
+                                                            part.sum(axis=1)), make(n_e)))
+    whole = lab.running_accuracy(counts, labels, 10)
+    assert record.history == whole and len(whole) == 8 and len(printed) == 8
+    assert np.array_equal(record.counts, counts)
+    state = dict(done=total, wall_time_s=1.0, totals=None)
+    assert _TrainingRecord(settings, tmp_path, labels, state, data="sha").history == whole
+
+
 def test_kept_chunks_belong_to_one_network_images_and_seed(tmp_path):
     from diehl_cook.settings import RunSettings
     from diehl_cook.storage import finished_chunks, load_chunk, partial_folder, save_chunk
