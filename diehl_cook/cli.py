@@ -166,7 +166,7 @@ def _tutorial(parser):
 
 
 def _sweep(parser):
-    _run_options(parser)
+    _run_options(parser, jobs=False)       # one process: see commands.sweep
     parser.add_argument("parameter", help="name of a constant in diehl_cook/parameters.py")
     parser.add_argument("values", nargs="+", help="values to try (numbers, or words such as add)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

@@ -39,8 +39,11 @@ def settings_from(args, **values):
 def check_outputs(args):
     """Before any work: every file or folder the command will write can be written,
     and none of them is one of a network's own files."""
-    for name in ("json", "running_accuracy"):
-        if getattr(args, name, None) not in (None, STANDARD_OUTPUT):
+    if getattr(args, "json", None) not in (None, STANDARD_OUTPUT):
+        storage.check_output(args.json)
+    for name in ("figure", "running_accuracy"):     # figures named by the user
+        if getattr(args, name, None):
+            setattr(args, name, plots.figure_path(getattr(args, name)))
             storage.check_output(getattr(args, name))
     folders = [getattr(args, "plot", None), getattr(args, "out", None)]
     if args.command == "train":
@@ -342,6 +345,12 @@ def _profile_table(info, presentations):
 
 
 def benchmark(args):
+    check(args.engine_images >= STARTUP_IMAGES + 1, "--engine-images", args.engine_images,
+          f"an integer of at least {STARTUP_IMAGES + 1}")
+    check(args.reference_images >= 0, "--reference-images", args.reference_images,
+          "an integer of at least 0")
+    check(args.compare_engines >= 0, "--compare-engines", args.compare_engines,
+          "an integer of at least 0")
     chunk = max(args.engine_images, args.reference_images, args.compare_engines)
     images, _ = data.load("training", args.mnist_dir, chunk + 1)
     same = images[1:args.reference_images + 1]
@@ -423,7 +432,9 @@ def sweep(args):
     fixed = {name: _constant_value(name, text, args.n_e) for name, text in assignments.items()}
     values = [_constant_value(args.parameter, text, args.n_e) for text in args.values]
     train_set, measured, measured_on = _sweep_images(args)
-    settings = settings_from(args, phase="training")
+    # One process: worker processes would import parameters.py afresh, with the
+    # file's values instead of the swept ones.
+    settings = settings_from(args, phase="training", jobs=1)
     saved = {name: getattr(p, name) for name in [*fixed, args.parameter]}
     rows = []
     try:
@@ -464,19 +475,45 @@ def _number_or_word(text):
         return text
 
 
+# Constants a sweep cannot change for a run, and why. (A sweep sets a constant of
+# parameters.py in this process; a value derived from a constant when a module is
+# imported would keep the file's value.)
+NOT_SWEPT = {
+    "LEARNING_RULE": "choose the rule with --rule",
+    "LEARNING_RULES": "it lists the rules the project has",
+    "SIZES": "its per-size values are chosen with calibrate, or train --theta-plus / --w-inh-exc",
+    "PRESENTATION_TIME": "protocol.py derives the steps of a presentation from it on import",
+    "REST_TIME": "protocol.py derives the steps of a presentation from it on import",
+    "DT": "protocol.py derives the steps of a presentation from it on import",
+    "N_INPUT": "MNIST's images have 784 pixels",
+    "N_CLASSES": "MNIST has 10 classes",
+    "N_E_DEFAULT": "choose the size with --n-e",
+}
+
+
 def _constant_value(name, text, n_e):
-    """``text`` as a value of the constant ``parameters.<name>``, in its unit."""
+    """``text`` as a value of the constant ``parameters.<name>``, in its unit and
+    type; SettingsError for a constant that cannot be swept or a value it cannot take."""
     if not name.isupper() or not hasattr(p, name):
         raise SettingsError(f"diehl_cook/parameters.py has no constant {name}")
+    if name in NOT_SWEPT:
+        raise SettingsError(f"{name} cannot be swept: {NOT_SWEPT[name]}")
     if name in ("THETA_PLUS", "W_INH_EXC") and n_e in p.SIZES:
         raise SettingsError(f"N_e={n_e} takes {name} from parameters.SIZES; "
                             f"use {paths.how_to_run('calibrate')} (or train --theta-plus / --w-inh-exc)")
     current = getattr(p, name)
     if isinstance(current, str):
         return text
+    if isinstance(current, (dict, list, tuple, set)):
+        raise SettingsError(f"{name} cannot be swept: it is a {type(current).__name__}, and a "
+                            f"sweep takes constants that are numbers or words")
     value = _number_or_word(text)
-    if isinstance(value, str):
+    if isinstance(value, str) or not np.isfinite(value):
         raise SettingsError(f"{name} takes a number, not {text!r}")
+    if isinstance(current, (int, np.integer)) and not isinstance(current, bool):
+        if value != int(value):
+            raise SettingsError(f"{name} takes an integer, not {text!r}")
+        return int(value)
     return value * (current / float(current) if float(current) else 1.0)
 
 
@@ -631,6 +668,10 @@ def _figure_name(name):
 
 # -- calibrate ----------------------------------------------------------------
 def calibrate(args):
+    for flag, values in (("--theta-plus", args.theta_plus), ("--w-inh-exc", args.w_inh_exc)):
+        for value in values:
+            check(np.isfinite(value) and value >= 0, flag, value, "a number of at least 0")
+    check(args.images >= 1, "--images", args.images, "an integer of at least 1")
     settings = settings_from(args, phase="training")
     reference = settings.replace(n_e=args.reference_n_e)
     candidates = [calibration.Candidate(theta_plus / 1000, w)
@@ -706,8 +747,14 @@ def tutorial(args):
     path = os.path.join(args.out, "tutorial_results.json")
     results = {}
     if os.path.exists(path):
-        with open(path) as handle:
-            results = json.load(handle)
+        try:
+            with open(path) as handle:
+                results = json.load(handle)
+            if not isinstance(results, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as error:
+            raise StorageError(f"{path} is not a results file of the tutorial ({error}): move "
+                               f"it away, or give another --out") from None
     for part in args.parts or parts:
         results[part] = dict(parts[part](args), command=" ".join(sys.argv))
         storage.save_json(path, results)

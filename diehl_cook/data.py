@@ -75,6 +75,12 @@ def load(split, path=None, limit=None, start=0):
     if sizes != [total, total] or len(images) != count or len(labels) != count:
         raise MnistError(f"MNIST {split} set in '{directory}' has {sizes[0]} images and "
                          f"{sizes[1]} labels; expected {total} of each.")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        wrong = labels[(labels < 0) | (labels > 9)]
+        raise MnistError(f"MNIST {split} labels in '{directory}' hold values outside 0-9 "
+                         f"({len(wrong)} of them, e.g. {wrong[0]}): these are not MNIST's "
+                         f"labels. Check the files with: {paths.how_to_run('download')} "
+                         f"--verify --mnist-dir {directory}")
     return images, labels
 
 
@@ -109,6 +115,10 @@ def verify(path=None):
 
 def download(path=None, mirror=MIRROR):
     """Download the four gzipped files into the MNIST directory and verify them."""
+    if not mirror.startswith(("https://", "http://", "file://")):
+        raise SettingsError(f"--mirror must be an http://, https:// or file:// address "
+                            f"(got {mirror!r})")
+    mirror = mirror if mirror.endswith("/") else mirror + "/"
     directory = mnist_dir(path)
     os.makedirs(directory, exist_ok=True)
     for name in FILES:
@@ -116,9 +126,15 @@ def download(path=None, mirror=MIRROR):
         if os.path.isfile(target):
             continue
         partial = target + ".part"
-        with urllib.request.urlopen(mirror + name + ".gz", timeout=60) as response, \
-                open(partial, "wb") as out:
-            shutil.copyfileobj(response, out)
+        try:
+            with urllib.request.urlopen(mirror + name + ".gz", timeout=60) as response, \
+                    open(partial, "wb") as out:
+                shutil.copyfileobj(response, out)
+        except (OSError, ValueError) as error:      # URLError is an OSError
+            if os.path.exists(partial):
+                os.unlink(partial)
+            raise MnistError(f"could not download {mirror}{name}.gz ({error}); the files "
+                             f"already downloaded are kept in {directory}") from None
         os.replace(partial, target)
     verify(directory)
     return directory

@@ -25,6 +25,7 @@ from brian2.devices import reset_device
 
 from . import brian_internals
 from . import parameters as p
+from .errors import ProgramDiedError
 from .network import TrainedNetwork, build_network, inhibition_weight
 from .programs import (announced_compilation, check_compiler, claim_build_dir,
                        default_build_dir, release_build_dir)
@@ -305,7 +306,16 @@ class Engine:
                     model.inh_exc.w_inh_exc: inhibition_weight(self.settings, network)}
         if "theta_plus" in model.exc.variables:
             run_args[model.exc.theta_plus] = network.theta_plus * volt
-        self._device.run(directory=self.directory, with_output=False, run_args=run_args)
+        try:
+            self._device.run(directory=self.directory, with_output=False, run_args=run_args)
+        except RuntimeError as error:
+            if not str(error).startswith("Project run failed"):
+                raise
+            raise ProgramDiedError(
+                f"the simulation program ({self.directory}/main) ended before finishing its "
+                f"run: killed from outside (the out-of-memory killer?) or crashed. The "
+                f"finished chunks are kept: run the same command again (a training with "
+                f"--resume)") from None
         brian_internals.delete_run_inputs(self._device, self.directory)
         brian_internals.forget_record_shapes([o["counts"], o["cycles"]])
         return o

@@ -38,3 +38,8 @@ class DivergedError(DiehlCookError):
 class WorkerDiedError(DiehlCookError):
     """A worker process of a parallel phase ended without its result (killed, or out
     of memory); the chunks it finished are kept."""
+
+
+class ProgramDiedError(DiehlCookError):
+    """The compiled simulation program ended without finishing its run (killed from
+    outside, or it crashed); the chunks finished before are kept."""

@@ -4,10 +4,14 @@ Two kinds of folders are made by this project: network folders (``weights/n400``
 and compiled-program folders (in the build cache). Each carries a marker file, so
 that nothing else is ever moved, renamed or deleted:
 
-- ``.diehl_cook-network`` in a network folder (written with its first file; a folder
-  without it but with a ``metadata.json`` or ``checkpoint.npz`` is a network folder
-  of an older version);
+- ``.diehl_cook-network`` in a network folder (written with its first file);
 - ``.diehl_cook-program`` in a compiled-program folder.
+
+A folder is the project's only if it carries its marker: never because of its name
+or because it holds files named like a network's (a user's ``metadata.json`` or a
+``checkpoint.npz`` of another program). A network folder of a version older than the
+markers is still read, labelled and tested (its files are checked on loading); to
+train into it again, or resume it, add the marker (``touch FOLDER/.diehl_cook-network``).
 
 A command that writes a network folder (train, label, evaluate) claims it for its
 whole run (``claim``: an exclusive lock on ``.diehl_cook.lock`` inside it); a second
@@ -18,7 +22,7 @@ reader never sees the arrays of one save with the metadata of another.
 import fcntl
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from .errors import StorageError
 
@@ -31,19 +35,22 @@ NETWORK_FILES = ("weights.npy", "theta.npy", "assignments.npy", "metadata.json",
                  SAVE_LOCK)
 
 
+MARKER_TEXT = {NETWORK_MARKER: "a network folder", PROGRAM_MARKER: "a compiled-program folder"}
+
+
 def mark(folder, marker):
     """Create ``folder`` if needed and put ``marker`` in it."""
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, marker)
     if not os.path.exists(path):
         with open(path, "w") as file:
-            file.write("made by diehl_cook; this folder may be replaced or deleted by it\n")
+            file.write(f"made by diehl_cook: {MARKER_TEXT[marker]}; diehl_cook may replace "
+                       f"or delete this folder\n")
 
 
 def is_network_folder(folder):
-    return os.path.isdir(folder) and any(
-        os.path.exists(os.path.join(folder, name))
-        for name in (NETWORK_MARKER, "metadata.json", "checkpoint.npz"))
+    """Whether ``folder`` carries the network marker (see the module's docstring)."""
+    return os.path.isfile(os.path.join(folder, NETWORK_MARKER))
 
 
 def is_program_folder(folder):
@@ -64,13 +71,20 @@ def network_file(path):
 
 
 def check_new_network_folder(folder):
-    """A folder that a training may write: missing, empty, or a network folder."""
+    """A folder that a training may write: missing, empty, or a network folder; not
+    the current folder nor one that holds it (it could not be set aside)."""
+    real, here = os.path.realpath(folder), os.path.realpath(os.getcwd())
+    if os.path.commonpath([real, here]) == real:
+        raise StorageError(f"--out {folder} is the current folder or holds it: a training "
+                           f"writes into a folder of its own; choose one (e.g. runs/mine)")
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise StorageError(f"--out {folder} is a file, not a folder: choose a folder name")
     if os.path.isdir(folder) and os.listdir(folder) and not is_network_folder(folder):
-        raise StorageError(f"--out {folder} is a folder that holds other files and is not a "
-                           f"network folder: nothing in it was touched. Choose a new or empty "
-                           f"folder (e.g. weights/mine)")
+        raise StorageError(f"--out {folder} is a folder that holds other files and carries "
+                           f"no mark of this project ({NETWORK_MARKER}): nothing in it was "
+                           f"touched. Choose a new or empty folder (e.g. runs/mine); a "
+                           f"network folder of an older version is marked with: touch "
+                           f"{os.path.join(folder, NETWORK_MARKER)}")
 
 
 class Claim:
@@ -144,5 +158,9 @@ def saving(folder):
 
 
 def reading(folder):
-    """Held while a network's files are read (no save in between)."""
+    """Held while a network's files are read (no save in between). A folder without
+    the marker is read without a lock: no file is made in a folder the project did
+    not make, and no command of the project saves into one without marking it."""
+    if not is_network_folder(folder):
+        return nullcontext()
     return _locked(folder, fcntl.LOCK_SH)

@@ -1,6 +1,9 @@
 """Figures: receptive fields, theta, accuracy during training, confusion matrix,
 a raster of one presentation, the tutorial's figures. Drawing only: the data
 come from the pipeline and the experiments."""
+import io
+import os
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,6 +12,35 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter  # noqa: E402
 
 from . import parameters as p  # noqa: E402
+from . import storage  # noqa: E402
+from .errors import StorageError  # noqa: E402
+
+
+def figure_path(name):
+    """The file a figure named ``name`` by the user is written to: ``name`` itself
+    when it has a suffix matplotlib can write (.png, .pdf, .svg...), else
+    ``name``.png if no such file exists; anything else is refused, before any work."""
+    suffix = os.path.splitext(name)[1].lower()
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if suffix and suffix[1:] in formats:
+        return name
+    if suffix:
+        raise StorageError(f"cannot write the figure {name}: '{suffix}' is not a picture format "
+                           f"matplotlib writes ({', '.join('.' + f for f in sorted(formats))})")
+    if os.path.lexists(name + ".png"):
+        raise StorageError(f"{name} has no picture suffix and {name}.png exists: name the "
+                           f"figure {name}.png to replace it, or choose another name")
+    return name + ".png"
+
+
+def save(fig, path, dpi, tight=True):
+    """Write ``fig`` to ``path`` whole or not at all (in the format its suffix says)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=os.path.splitext(path)[1][1:].lower() or "png", dpi=dpi,
+                bbox_inches="tight" if tight else None)
+    plt.close(fig)
+    storage.write_file(path, buffer.getvalue())
 
 
 def field_grid(weights):
@@ -32,8 +64,7 @@ def receptive_fields(weights, path):
     ax.set_title(f"Input weights of the {n_e} excitatory neurons")
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     bar.set_label("input weight (0 to 1)")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def theta_per_neuron(theta, assignments, path):
@@ -51,8 +82,7 @@ def theta_per_neuron(theta, assignments, path):
     ax.set_xlabel("excitatory neuron" + (" (sorted by assigned class)" if assignments is not None else ""))
     ax.set_ylabel("theta (mV)")
     ax.set_title("Adaptive threshold after training")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def broken_at_gaps(history):
@@ -75,8 +105,7 @@ def training_accuracy(history, path):
     ax.set_ylabel("running accuracy (%)")
     ax.set_title("Accuracy during training (block k labelled by block k - 1)")
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def running_accuracy_by_pass(curves, path):
@@ -91,8 +120,7 @@ def running_accuracy_by_pass(curves, path):
     ax.set_title("Accuracy during training (block k labelled by block k - 1)")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def confusion(matrix, path, title):
@@ -109,8 +137,7 @@ def confusion(matrix, path, title):
     ax.set_ylabel("true (per-class accuracy)")
     ax.set_title(title)
     fig.colorbar(image, ax=ax).set_label("test images")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def presentation_raster(presentation, path, title="One presentation"):
@@ -130,8 +157,7 @@ def presentation_raster(presentation, path, title="One presentation"):
     axes[0].set_title(f"{title}: {len(presentation['input'][0])} input spikes, "
                       f"{counts.sum()} excitatory spikes from {np.sum(counts > 0)} neurons")
     axes[2].set_xlabel("time (ms); grey: rest")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def fields_side_by_side(panels, path):
@@ -144,8 +170,7 @@ def fields_side_by_side(panels, path):
                   interpolation="nearest")
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_title(title, fontsize=10)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 # The ablations' names (settings.Mechanisms switches) as a figure says them.
@@ -199,8 +224,7 @@ def stdp_window(window, example, path):
     right.set_title("STDP window measured from the model", fontsize=9)
     right.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120, tight=False)
 
 
 def classification(image, scores, field, path, title):
@@ -222,5 +246,4 @@ def classification(image, scores, field, path, title):
                       fontsize=10)
     for ax in (axes[0], axes[2]):
         ax.set_xticks([]), ax.set_yticks([])
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, dpi=110)

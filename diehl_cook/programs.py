@@ -74,17 +74,24 @@ def cached_programs(build_dir=None):
     found = []
     for name in sorted(os.listdir(root)):
         folder = os.path.join(root, name)
-        if os.path.isdir(folder) and ownership.is_program_folder(folder):
-            size = sum(os.path.getsize(os.path.join(where, f))
+        if _program_folder(folder):
+            size = sum(os.lstat(os.path.join(where, f)).st_size
                        for where, _, files in os.walk(folder) for f in files)
             found.append((folder, size))
     return found
 
 
+def _program_folder(folder):
+    """A folder this project compiled a program in: marked, and a real folder (the
+    project never makes links, so a link to a program folder is someone else's)."""
+    return (os.path.isdir(folder) and not os.path.islink(folder)
+            and ownership.is_program_folder(folder))
+
+
 def remove_program(folder):
     """Delete one cached program unless a running process holds its lock (or it is
     not a program folder). Returns whether it was deleted."""
-    if not ownership.is_program_folder(folder):
+    if not _program_folder(folder):
         return False
     with open(folder + ".lock", "w") as lock:
         try:

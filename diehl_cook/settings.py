@@ -162,11 +162,12 @@ class RunSettings:
     def memory_estimate(self):
         """Bytes a run of this size needs, roughly: the synapses (input -> exc: weight,
         delay, last arrival, indices, queue; inh -> exc: indices, queue), one chunk of
-        spike-count records, and the arrays Python keeps (weights, delays, training log).
+        spike-count records and of input rates, and the arrays Python keeps (weights, delays, training log).
         Synapses are counted at twice their size: Brian builds them in growing vectors."""
         n = self.n_e
+        rates_table = (self.chunk_size + 1) * p.N_INPUT * 8 * 2   # a chunk's images, and Brian's copy
         return int(p.N_INPUT * n * 64 + n * (n - 1) * 48
-                   + self.chunk_size * p.MAX_PRESENTATIONS // 8 * n * 8 + 200e6)
+                   + self.chunk_size * p.MAX_PRESENTATIONS // 8 * n * 8 + rates_table + 200e6)
 
     def check_memory(self, total=None, images=0, flags="--n-e"):
         """Raise SettingsError if ``memory_estimate``, plus what Python keeps for a
@@ -175,8 +176,11 @@ class RunSettings:
         memory). ``flags``: the options that set these sizes, for the message."""
         total = total or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         needed = self.memory_estimate + images * (p.N_INPUT + 16 * self.n_e)
-        check(needed <= 0.75 * total, flags, self.n_e if flags == "--n-e" else images,
+        if flags == "--n-e" and self.chunk_size > 1000:
+            flags = "--n-e (with --chunk-size)"
+        check(needed <= 0.75 * total, flags, self.n_e if flags.startswith("--n-e") else images,
               f"small enough to fit in memory: N_e={self.n_e}"
+              + (f" with chunks of {self.chunk_size:,} images" if self.chunk_size > 1000 else "")
               + (f" on {images} images" if images else "") + f" needs "
               f"about {needed / 2 ** 30:.1f} GiB, more than 3/4 of this machine's "
               f"{total / 2 ** 30:.1f} GiB")

@@ -23,6 +23,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import platform
 import shutil
 import signal
@@ -42,9 +43,23 @@ ARRAYS = ("weights", "theta", "assignments")
 LEGACY_VALUES = dict(theta_plus=0.05e-3, w_inh_exc=17.0)   # volts; the released code's
 
 
+def _rule(record):
+    """The learning rule of a metadata or checkpoint record (none recorded: the
+    triplet rule, of the networks of version 0.1); ValueError for an unknown one."""
+    rule = record.get("rule", "triplet")
+    if rule not in p.LEARNING_RULES:
+        raise ValueError(f"rule is {rule!r}, not one of {', '.join(p.LEARNING_RULES)}")
+    return rule
+
+
 def _size_values(record):
-    """theta_plus and w_inh_exc from a metadata or checkpoint record."""
-    return {name: float(record.get(name, default)) for name, default in LEGACY_VALUES.items()}
+    """theta_plus and w_inh_exc from a metadata or checkpoint record; ValueError if
+    one is not a finite number of at least 0."""
+    values = {name: float(record.get(name, default)) for name, default in LEGACY_VALUES.items()}
+    for name, value in values.items():
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} is {record.get(name)!r}, not a number of at least 0")
+    return values
 
 
 def _atomic_write(path, write):
@@ -55,7 +70,7 @@ def _atomic_write(path, write):
     with signals_deferred():
         os.makedirs(directory, exist_ok=True)
         _remove_orphans(directory)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".tmp-{os.getpid()}-")
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix())
         try:
             with os.fdopen(handle, "wb") as f:
                 write(f)
@@ -102,14 +117,24 @@ def signals_deferred():
             signal.raise_signal(caught[0])
 
 
+# The temporary file of a write: the project's name, the writer's process id and
+# mkstemp's random part. Only files named so are ever cleaned up by another process.
+TEMPORARY = re.compile(r"\.diehl_cook-tmp-(\d+)-[a-z0-9_]{8}")
+
+
+def _temporary_prefix():
+    return f".diehl_cook-tmp-{os.getpid()}-"
+
+
 def _remove_orphans(directory):
     """Delete the temporary files of writes whose process is gone (killed while
-    writing): their names carry the writer's process id."""
-    for orphan in glob.glob(os.path.join(directory, ".tmp-*")):
-        pid = os.path.basename(orphan).split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+    writing): the project's own temporary names (``TEMPORARY``), whose writer's
+    process id no longer runs. Nothing else in the folder is touched."""
+    for name in os.listdir(directory):
+        found = TEMPORARY.fullmatch(name)
+        if found and not _alive(int(found.group(1))):
             try:
-                os.unlink(orphan)
+                os.unlink(os.path.join(directory, name))
             except FileNotFoundError:
                 pass
 
@@ -135,27 +160,34 @@ def check_output(path, folder=False):
 
 def check_writable(path, folder=False):
     """Raise StorageError now, before any work, if ``path`` (a file to write, or
-    with ``folder`` a folder to write into) cannot be written or is of the other kind."""
+    with ``folder`` a folder to write into) cannot be written or is of the other kind.
+    Nothing is created: the folders of the path that do not exist yet are made when
+    the output is written."""
     if not folder and (os.path.isdir(path) or path.endswith(os.sep)):
         raise StorageError(f"cannot write {path}: it is a folder; give a file name")
     if folder and os.path.exists(path) and not os.path.isdir(path):
         raise StorageError(f"cannot write into {path}: it is a file, not a folder")
-    if folder:
-        path = os.path.join(path, "")
-    directory = os.path.dirname(os.path.abspath(path)) or "."
+    target = os.path.abspath(path) if folder else os.path.dirname(os.path.abspath(path))
+    existing = target
+    while not os.path.lexists(existing):       # the nearest part of the path that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise StorageError(f"cannot write {path}: {existing} is a file where a folder of its "
+                           f"path should be")
     try:
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
+        with tempfile.TemporaryFile(dir=existing):
             pass
-    except FileExistsError:
-        raise StorageError(f"cannot write {path}: a file stands where a folder of its path "
-                           f"should be") from None
     except OSError as error:
-        raise StorageError(f"cannot write {path}: {error.strerror or error}") from None
+        raise StorageError(f"cannot write {path}: {error.strerror or error} ({existing})") from None
 
 
 def save_array(path, array):
     _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
+
+
+def write_file(path, data):
+    """Write ``data`` (bytes) to ``path`` whole or not at all."""
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def save_json(path, data):
@@ -262,7 +294,7 @@ def _load_network(folder, need_assignments):
         with open(path) as f:
             metadata = json.load(f)
         n_e = int(metadata["n_e"])
-        seed, values = int(metadata.get("seed", 0)), _size_values(metadata)
+        seed, values, rule = int(metadata.get("seed", 0)), _size_values(metadata), _rule(metadata)
         digests = dict(metadata.get("sha256") or {})
     except FileNotFoundError:
         raise StorageError(f"{path} is missing: '{folder}' is not a trained network "
@@ -278,7 +310,7 @@ def _load_network(folder, need_assignments):
                            f"--weights {folder}")
     if "assignments" in digests:
         assignments = _load_array(folder, "assignments", (n_e,), digests["assignments"])
-    return TrainedNetwork(weights, theta, seed, metadata.get("rule", "triplet"), assignments,
+    return TrainedNetwork(weights, theta, seed, rule, assignments,
                           metadata, **values)
 
 
@@ -306,7 +338,11 @@ def load_checkpoint(folder):
         if weights.shape != (p.N_INPUT, n_e) or theta.shape != (n_e,):
             raise ValueError(f"arrays of shapes {weights.shape} and {theta.shape} for "
                              f"N_e = {n_e}")
-        network = TrainedNetwork(weights, theta, seed, progress.get("rule", "triplet"),
+        for name, array in (("weights", weights), ("theta", theta)):
+            problem = invalid_values(name, array)
+            if problem:
+                raise ValueError(f"its {name} {problem}")
+        network = TrainedNetwork(weights, theta, seed, _rule(progress),
                                  **_size_values(progress))
     except (ValueError, OSError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
         raise StorageError(f"{path} is corrupt ({error}): it cannot be resumed. Start "
@@ -344,15 +380,18 @@ def save_training_counts(folder, start, counts):
     _atomic_write(_log_path(folder, start), lambda f: np.savez_compressed(f, counts=counts))
 
 
-def load_training_counts(folder, done, n_e):
+def load_training_counts(folder, done, n_e, rows=None):
     """The responses (done, n_e) to the first ``done`` training images, from the
-    chunk files, and which images they cover (bool, (done,)).
+    chunk files, and which images they cover (bool, (done,)). With ``rows`` (at least
+    ``done``), the arrays have that many rows, the rows after ``done`` zero: room for
+    a training to fill without copying (their memory is taken only once written).
 
     A chunk file that is missing (say a checkpoint kept without its log) leaves its
     images uncovered, with zero counts: the checkpoint, not the log, is the state of
     the training, so the training can go on; only the records drawn from the log
     (the running accuracy, ``training_log_summary``) skip those images."""
-    counts, covered = np.zeros((done, n_e), np.uint16), np.zeros(done, bool)
+    rows = done if rows is None else max(rows, done)
+    counts, covered = np.zeros((rows, n_e), np.uint16), np.zeros(rows, bool)
     for start, path in _log_files(folder):
         if start >= done:
             continue

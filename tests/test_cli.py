@@ -92,12 +92,43 @@ def test_early_checks_come_before_any_work(tmp_path, mnist_path):
     (("X_TAR", "high"), "X_TAR takes a number"),
     (("X_TAR", "0.1", "--set", "MU"), "--set takes NAME=VALUE"),
     (("THETA_PLUS", "0.1", "--n-e", "100"), "takes THETA_PLUS from parameters.SIZES"),
-    (("X_TAR", "0.1", "--train", "55000"), "the last 10000 training images are held out")])
+    (("X_TAR", "0.1", "--train", "55000"), "the last 10000 training images are held out"),
+    # constants a sweep cannot change for the whole run: refused in one line
+    (("LEARNING_RULE", "power-law", "triplet"), "LEARNING_RULE cannot be swept: choose the rule with --rule"),
+    (("PRESENTATION_TIME", "0.3"), "PRESENTATION_TIME cannot be swept: protocol.py derives"),
+    (("SIZES", "1"), "SIZES cannot be swept"),
+    (("UPDATE_INTERVAL", "10000.5"), "UPDATE_INTERVAL takes an integer"),
+    (("X_TAR", "nan"), "X_TAR takes a number"),
+    (("X_TAR", "0.1", "--jobs", "2"), "unrecognized arguments: --jobs 2")])
 def test_sweep_checks_its_constants_and_held_out_images_before_any_work(
         args, message, mnist_path, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["sweep", *args, "--mnist-dir", mnist_path])
     assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_swept_integer_stays_an_integer():
+    assert commands._constant_value("UPDATE_INTERVAL", "10000", 100) == 10000
+    assert isinstance(commands._constant_value("UPDATE_INTERVAL", "10000", 100), int)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("benchmark", "--reference-images", "-1"), "--reference-images must be an integer of at least 0"),
+    (("benchmark", "--engine-images", "1"), "--engine-images must be an integer of at least 3"),
+    (("calibrate", "--n-e", "100", "--theta-plus", "-1", "--w-inh-exc", "17"),
+     "--theta-plus must be a number of at least 0"),
+    (("calibrate", "--n-e", "100", "--theta-plus", "0.1", "--w-inh-exc", "nan"),
+     "--w-inh-exc must be a number of at least 0"),
+    (("download", "--mirror", "abc", "--mnist-dir", "/nonexistent/mnist"),
+     "--mirror must be an http://, https:// or file:// address"),
+    (("train", "--n-e", "10", "--chunk-size", "10000000", "--out", "runs/never-made"),
+     "small enough to fit in memory: N_e=10 with chunks of 10,000,000 images")])
+def test_values_that_cannot_work_are_refused_in_one_line(args, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(list(args))
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and message in error, error
+    assert not os.path.exists("runs/never-made") and not os.path.exists("/nonexistent")
 
 
 def test_a_sweep_measures_on_training_images_it_neither_trains_nor_labels_on(mnist_path):

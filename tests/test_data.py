@@ -69,3 +69,15 @@ def test_a_slice_is_that_part_of_the_whole_set(mnist_path):
     assert np.array_equal(first_images, images[:3])
     with pytest.raises(SettingsError, match="from image 9999"):
         data.load("testing", mnist_path, limit=2, start=9999)
+
+
+def test_labels_outside_0_to_9_are_refused(mnist_path, tmp_path):
+    for name in data.FILES:
+        shutil.copy(os.path.join(mnist_path, name + ".gz"), tmp_path)
+    with gzip.open(os.path.join(mnist_path, "t10k-labels-idx1-ubyte.gz")) as f:
+        labels = bytearray(f.read())
+    labels[8 + 5] = 200                     # the header is 8 bytes
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(bytes(labels))
+    with pytest.raises(data.MnistError, match="outside 0-9 .1 of them, e.g. 200"):
+        data.load("testing", str(tmp_path))

@@ -101,6 +101,35 @@ def test_the_compiled_program_dies_with_its_parent(network, env):  # noqa: F811
 
 
 @pytest.mark.compile
+def test_a_program_killed_from_outside_ends_the_run_with_a_message(network, env):  # noqa: F811
+    """As the out-of-memory killer would: one line, exit code 2, no traceback."""
+    evaluation = start("evaluate.py", "--weights", network, "--jobs", 1, "--examples", 2000,
+                       env=env)
+    program = wait_for_processes(evaluation, is_program)[0]
+    program.kill()
+    _, errors = evaluation.communicate(timeout=600)
+    assert evaluation.returncode == 2, errors
+    assert "the simulation program" in errors and "ended before finishing its run" in errors
+    assert "Traceback" not in errors
+
+
+@pytest.mark.compile
+@pytest.mark.process
+def test_kill_9_of_a_parallel_test_leaves_nothing_running(network, env):  # noqa: F811
+    """Its workers, their compiled programs and multiprocessing's resource tracker all
+    end within 10 seconds."""
+    evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
+                       "--chunk-size", 500, env=env)
+    programs = wait_for_processes(evaluation, is_program)
+    descendants = psutil.Process(evaluation.pid).children(recursive=True)
+    assert len(descendants) > len(programs) >= 1          # workers and programs
+    evaluation.kill()
+    evaluation.wait()
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    assert not alive, [process.cmdline()[:3] for process in alive]
+
+
+@pytest.mark.compile
 @pytest.mark.process
 def test_a_killed_worker_fails_the_run_instead_of_hanging(network, env):  # noqa: F811
     evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
@@ -115,3 +144,23 @@ def test_a_killed_worker_fails_the_run_instead_of_hanging(network, env):  # noqa
     assert "Traceback" not in errors
     assert not [p for p in programs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     np.load(network / "assignments.npy")                # the network is untouched
+
+
+def test_a_corrupt_tutorial_results_file_is_reported(tmp_path, env):  # noqa: F811
+    (tmp_path / "tutorial_results.json").write_text("{not json")
+    done = script("tutorial.py", "stdp", "--out", tmp_path, env=env)
+    assert done.returncode == 2 and "is not a results file of the tutorial" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "tutorial_results.json").read_text() == "{not json"
+
+
+def test_cache_clear_leaves_a_linked_program_folder_alone(tmp_path):
+    from diehl_cook import ownership, programs
+    real = tmp_path / "elsewhere" / "program"
+    ownership.mark(str(real), ownership.PROGRAM_MARKER)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.symlink(real, cache / "frozen-n100-linked")
+    assert programs.cached_programs(str(cache)) == []
+    assert not programs.remove_program(str(cache / "frozen-n100-linked"))
+    assert os.path.isfile(real / ownership.PROGRAM_MARKER)

@@ -44,7 +44,7 @@ def test_train_refuses_a_folder_that_is_not_a_network(tmp_path, env):  # noqa: F
     (thesis / "chapter1.tex").write_text("my thesis")
     done = script("train.py", "--n-e", 10, "--out", thesis, env=env)
     assert done.returncode == 2, done.stderr
-    assert "not a network folder" in done.stderr and "Traceback" not in done.stderr
+    assert "carries no mark of this project" in done.stderr and "Traceback" not in done.stderr
     assert os.listdir(thesis) == ["chapter1.tex"]
     assert not os.path.exists(f"{thesis}.previous-1")
 
@@ -57,11 +57,20 @@ def test_train_refuses_the_current_folder_and_a_file(tmp_path, env):  # noqa: F8
         done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
                                "--n-e", "10", "--out", out], capture_output=True, text=True,
                               env=env, cwd=project)
-        assert done.returncode == 2 and "not a network folder" in done.stderr, done.stderr
+        assert done.returncode == 2 and "is the current folder" in done.stderr, done.stderr
     assert os.listdir(tmp_path) == ["project"]
     done = script("train.py", "--n-e", 10, "--out", project / "README.md", env=env)
     assert done.returncode == 2 and "is a file" in done.stderr, done.stderr
     assert (project / "README.md").read_text() == "a project"
+
+
+def test_train_out_dot_inside_a_network_folder_is_refused(network, env):  # noqa: F811
+    before = snapshot(network)
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
+                           "--n-e", "10", "--out", "."], capture_output=True, text=True,
+                          env=env, cwd=network)
+    assert done.returncode == 2 and "is the current folder" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and snapshot(network) == before
 
 
 def test_no_output_lands_on_a_networks_own_files(network, tmp_path, env):  # noqa: F811
@@ -143,7 +152,7 @@ def test_only_network_folders_are_set_aside(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")
-    with pytest.raises(StorageError, match="not a network folder"):
+    with pytest.raises(StorageError, match="carries no mark"):
         storage.set_aside(str(mine))
     assert os.listdir(tmp_path) == ["mine"]
 
@@ -153,3 +162,50 @@ def test_the_files_of_a_network_are_recognized(network, tmp_path):
     assert ownership.network_file(network / "training_log" / "counts_00000000.npz")
     assert not ownership.network_file(network / "evaluation.json")
     assert not ownership.network_file(tmp_path / "metadata.json")     # not a network folder
+
+
+def test_files_named_like_a_networks_do_not_make_a_folder_the_projects(tmp_path, env):  # noqa: F811
+    """Only the project's marker does: a user's metadata.json or another program's
+    checkpoint.npz is neither moved, nor resumed, nor given the project's files."""
+    dataset = tmp_path / "userproj"
+    dataset.mkdir()
+    (dataset / "metadata.json").write_text('{"title": "my dataset"}')
+    torchrun = tmp_path / "torchrun"
+    torchrun.mkdir()
+    (torchrun / "checkpoint.npz").write_bytes(b"PK another program's checkpoint")
+    thesis = tmp_path / "mythesis"
+    thesis.mkdir()
+    (thesis / "metadata.json").write_text('{"chapters": 5}')
+    before = {folder: snapshot(folder) for folder in (dataset, torchrun, thesis)}
+    refused = [script("train.py", "--n-e", 10, "--out", dataset, env=env),
+               script("train.py", "--n-e", 10, "--out", torchrun, "--resume", env=env),
+               script("train.py", "--n-e", 10, "--out", torchrun, env=env),
+               script("assign_labels.py", "--weights", thesis, "--examples", 10, env=env),
+               script("evaluate.py", "--weights", thesis, "--examples", 10, env=env)]
+    for done in refused:
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "carries no mark" in refused[0].stderr and "carries no mark" in refused[1].stderr
+    for folder, files in before.items():
+        assert snapshot(folder) == files and sorted(os.listdir(folder)) == sorted(files)
+    assert sorted(os.listdir(tmp_path)) == ["mythesis", "torchrun", "userproj"]
+
+
+def test_a_figure_is_written_under_the_name_given_or_refused_before_the_work(
+        network, tmp_path, env):  # noqa: F811
+    holiday = tmp_path / "holiday"
+    holiday.mkdir()
+    (tmp_path / "holiday.png").write_bytes(b"my holiday picture")
+    for figure, message in ((holiday, "holiday.png exists"), (tmp_path / "fields.xyz",
+                                                               "not a picture format")):
+        done = subprocess.run([sys.executable, "-c", "from diehl_cook.cli import main; main()",
+                               "compare", str(network), "--figure", str(figure)],
+                              capture_output=True, text=True, env=env)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "test accuracy" not in done.stdout          # refused before the work
+    assert (tmp_path / "holiday.png").read_bytes() == b"my holiday picture"
+    done = subprocess.run([sys.executable, "-c", "from diehl_cook.cli import main; main()",
+                           "compare", str(network), "--figure", str(tmp_path / "fields")],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fields.png").read_bytes()[:4] == b"\x89PNG"
+    assert not os.path.exists(tmp_path / "fields")

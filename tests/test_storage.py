@@ -1,6 +1,7 @@
 """Network folders: round trip, and clear errors for what can go wrong."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -220,12 +221,18 @@ def test_a_lost_chunk_of_the_training_log_is_uncovered_and_another_size_refused(
 def test_the_temporary_file_of_a_killed_write_is_removed_by_the_next_write(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    orphan = tmp_path / f".tmp-{dead}-abc123"
+    orphan = tmp_path / f".diehl_cook-tmp-{dead}-abc12_yz"
     orphan.write_bytes(b"half a file")
-    mine = tmp_path / f".tmp-{os.getpid()}-busy"       # a live writer's: kept
+    mine = tmp_path / f".diehl_cook-tmp-{os.getpid()}-busy0000"       # a live writer's: kept
     mine.write_bytes(b"")
+    # Files of the user's that only look like temporary files: never touched.
+    users = [tmp_path / ".tmp-2024-notes.txt", tmp_path / f".tmp-{dead}-abc123",
+             tmp_path / f".diehl_cook-tmp-{dead}-abc12_yz.txt", tmp_path / "tmp-1-x"]
+    for path in users:
+        path.write_text("mine")
     save_network(tmp_path, make())
     assert not orphan.exists() and mine.exists()
+    assert all(path.read_text() == "mine" for path in users)
 
 
 def test_training_stops_when_weights_or_theta_diverge(tmp_path):
@@ -242,6 +249,39 @@ def test_training_stops_when_weights_or_theta_diverge(tmp_path):
     with pytest.raises(DivergedError, match="theta holds NaN"):
         record.chunk_done(2, result)
     assert not (tmp_path / "checkpoint.npz").exists()    # the bad state is not saved
+
+
+@pytest.mark.parametrize("chunk", [7, 10, 30])
+def test_the_running_accuracy_is_computed_block_by_block_as_a_whole(tmp_path, monkeypatch, chunk):
+    """Each block's accuracy is computed once, when the block ends (the responses are
+    kept in room made for the whole training, not copied at every chunk); the
+    history is the one computed from all responses at once, whatever the chunk size,
+    and a resumed record computes the same."""
+    from diehl_cook import labels as lab
+    from diehl_cook.pipeline import _TrainingRecord
+    from diehl_cook.results import PhaseResult, presentation_log
+    from diehl_cook.settings import RunSettings
+    monkeypatch.setattr(p, "UPDATE_INTERVAL", 10)
+    rng = np.random.default_rng(1)
+    total, n_e = 90, 6
+    labels = rng.integers(0, 10, total)
+    counts = rng.integers(0, 4, (total, n_e))
+    counts[np.arange(total), labels % n_e] += 5      # neurons that prefer some classes
+    settings = RunSettings(n_e=n_e, chunk_size=chunk)
+    record = _TrainingRecord(settings, tmp_path, labels, {}, data="sha")
+    printed = []
+    record.write = printed.append
+    for end in range(chunk, total + chunk, chunk):
+        end = min(end, total)
+        part = counts[end - len(counts[record.filled:end]):end]
+        record.chunk_done(end, PhaseResult(part, np.ones(len(part), int),
+                                           presentation_log(np.arange(len(part)), [2] * len(part),
+                                                            part.sum(axis=1)), make(n_e)))
+    whole = lab.running_accuracy(counts, labels, 10)
+    assert record.history == whole and len(whole) == 8 and len(printed) == 8
+    assert np.array_equal(record.counts, counts)
+    state = dict(done=total, wall_time_s=1.0, totals=None)
+    assert _TrainingRecord(settings, tmp_path, labels, state, data="sha").history == whole
 
 
 def test_kept_chunks_belong_to_one_network_images_and_seed(tmp_path):
@@ -353,3 +393,26 @@ def test_running_accuracy_of_a_training_under_way_comes_from_its_log(tmp_path, m
     history, per_pass = pipeline.running_accuracy(tmp_path, load_network(tmp_path), labels)
     assert per_pass == examples
     assert history == [(8, 1.0), (12, 1.0), (16, 1.0)]
+
+
+def test_values_read_from_a_network_folder_are_checked(tmp_path):
+    folder = tmp_path / "net"
+    save_network(folder, make())
+    path = folder / "metadata.json"
+    good = json.loads(path.read_text())
+    for change, message in ((dict(w_inh_exc="nan"), "w_inh_exc is 'nan'"),
+                            (dict(w_inh_exc=-17), "w_inh_exc is -17"),
+                            (dict(theta_plus=float("inf")), "theta_plus is inf"),
+                            (dict(rule="bogus"), "rule is 'bogus'")):
+        path.write_text(json.dumps(dict(good, **change)))
+        with pytest.raises(StorageError, match=re.escape(message)):
+            load_network(folder)
+
+
+def test_a_checkpoint_with_nan_theta_is_not_resumed(tmp_path):
+    network = make()
+    save_checkpoint(tmp_path, network, dict(n_e=network.n_e, seed=0, done=10))
+    network.theta[1] = np.nan
+    save_checkpoint(tmp_path, network, dict(n_e=network.n_e, seed=0, done=20))
+    with pytest.raises(StorageError, match="theta holds NaN or infinite values"):
+        load_checkpoint(tmp_path)
