@@ -67,7 +67,8 @@ def test_two_trainings_with_the_same_settings_at_once(tmp_path, env):  # noqa: F
         assert run.returncode == 0, errors
     first, second = (np.load(tmp_path / f"run{k}" / "weights.npy") for k in (1, 2))
     assert np.array_equal(first, second)
-    assert len([f for f in os.listdir(tmp_path / "build") if os.path.isdir(tmp_path / "build" / f)]) == 2
+    build = tmp_path / "build"
+    assert len([f for f in os.listdir(build) if os.path.isdir(build / f)]) == 2
 
 
 
