@@ -131,8 +131,7 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     # A plain queue (a pipe): no server process that could outlive this one.
     messages = context.Queue()
     workers = [context.Process(target=_job, daemon=True, args=(
-                   settings, network, images[a:b], first_image + a, job, messages,
-                   os.getpid()))
+                   settings, network, images[a:b], first_image + a, job, messages))
                for job, (a, b) in enumerate(zip(bounds, bounds[1:]))]
     # The workers start with SIGINT blocked (a blocked signal stays blocked across
     # exec) and unblock it once their handler is set: a Ctrl-C while a worker is
@@ -246,20 +245,21 @@ def _check_workers(workers, results, messages, bar, settings):
                               f"result (exit code {codes}: killed, or out of memory?){kept}")
 
 
-def _die_with_parent(parent):
+def _die_with_parent():
     """End this worker when the process that started it ends, even by ``kill -9``
     (Linux: the kernel sends SIGKILL; the compiled program it runs dies with it in
     turn). A parent that ended while this worker was still starting is seen at once."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
         os._exit(1)
 
 
 PR_SET_PDEATHSIG = 1      # <sys/prctl.h>
 
 
-def _job(settings, network, images, first_image, job, messages, parent):
+def _job(settings, network, images, first_image, job, messages):
     """One process of ``_run_parallel``: its own engine and build directory."""
     # Ctrl-C reaches the whole process group: the parent reports the interruption
     # and stops the workers, so a worker leaves quietly instead of printing a
@@ -267,7 +267,7 @@ def _job(settings, network, images, first_image, job, messages, parent):
     # inherited by the compiled program, which still stops at once).
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    _die_with_parent(parent)
+    _die_with_parent()
     messages.put(("started", job, None))
     try:
         with Engine(settings, network.delays, job=job) as engine:

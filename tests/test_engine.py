@@ -10,7 +10,7 @@ from brian2 import Network, NeuronGroup, ms, prefs
 
 from diehl_cook import parameters as p
 from diehl_cook import network as network_module
-from diehl_cook import brian_internals, pipeline, storage
+from diehl_cook import brian_internals, ownership, pipeline, storage
 from diehl_cook.brian_internals import QUEUE_PUSH_BY_RUNS, cython_include_dirs
 from diehl_cook.engine import FLUSH_SUBNORMALS, Engine, standalone_device
 from diehl_cook.errors import SilentNetworkError, StorageError
@@ -232,10 +232,16 @@ def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, mo
         pipeline.train(settings, tmp_path / "halves", images, labels)
     monkeypatch.setattr(storage, "save_checkpoint", saved)
     # Resume from what a commit keeps of the folder (docs/guarantees.md, "Long runs"): the
-    # checkpoint and the training log, copied to a new place.
+    # checkpoint, the training log and the project's marker, copied to a new place.
     committed = tmp_path / "clone"
-    shutil.copytree(tmp_path / "halves" / "training_log", committed / "training_log")
-    shutil.copy(tmp_path / "halves" / "checkpoint.npz", committed)
+
+    def keep(folder, log=True):
+        if log:
+            shutil.copytree(tmp_path / "halves" / "training_log", folder / "training_log")
+        os.makedirs(folder, exist_ok=True)
+        for name in ("checkpoint.npz", ownership.NETWORK_MARKER):
+            shutil.copy(tmp_path / "halves" / name, folder)
+    keep(committed)
     resumed, counts = pipeline.train(settings, committed, images, labels, resume=True)
     assert len(counts) == 2 * CHUNK
     assert np.array_equal(resumed.weights, whole.weights)
@@ -248,8 +254,7 @@ def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, mo
     # Resumed in the other engine mode: the metadata says from which image (here the
     # two modes give the same spikes: test_fast_mode_gives_the_spikes_of_exact_mode).
     fast = tmp_path / "fast"
-    shutil.copytree(tmp_path / "halves" / "training_log", fast / "training_log")
-    shutil.copy(tmp_path / "halves" / "checkpoint.npz", fast)
+    keep(fast)
     resumed, _ = pipeline.train(settings.replace(engine="fast"), fast, images, labels,
                                 resume=True)
     assert resumed.metadata["engine_modes"] == [[0, "exact"], [CHUNK, "fast"]]
@@ -258,8 +263,7 @@ def test_resumed_training_equals_uninterrupted(settings, train_set, tmp_path, mo
     # The checkpoint alone (its log lost) still continues the same training; only
     # the records drawn from the log lack the first chunk.
     alone = tmp_path / "checkpoint alone"
-    alone.mkdir()
-    shutil.copy(tmp_path / "halves" / "checkpoint.npz", alone)
+    keep(alone, log=False)
     resumed, counts = pipeline.train(settings, alone, images, labels, resume=True)
     assert np.array_equal(resumed.weights, whole.weights)
     assert np.array_equal(resumed.theta, whole.theta)
