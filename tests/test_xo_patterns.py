@@ -1,5 +1,7 @@
 """The X-versus-O example (examples/xo_patterns.py): data, neuron, teacher, learning."""
+import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -99,15 +101,33 @@ def test_prediction_counts_ties_as_errors():
     assert result["correct_of_decided"] == 0.5
 
 
+# The training as a user runs it: in a process of its own. In the test process it
+# once learned another mapping (CI, Python 3.13 / Brian 2.11, after the rest of the
+# suite; alone it passes there): some state left by earlier tests changes its numbers.
+SHORT_TRAINING = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from brian2 import prefs
+import xo_patterns as xo
+prefs.codegen.target = "numpy"
+outcome = xo.experiment(train_trials=60, train_noise=0.05, test_trials=100,
+                        noise_levels=[0.05], seed=1, progress=False)
+result = outcome["results"][0]
+print(json.dumps(dict(learned=result["learned"]["correct"], control=result["control"]["correct"],
+                      w_output=(outcome["w_learned"][1] / float(xo.W_MAX_OUTPUT)).tolist())))
+"""
+
+
 @pytest.mark.compile    # not compiled (numpy target), but a long simulation: with the slow tests
-def test_short_training_beats_the_untrained_control(numpy_target):
-    outcome = xo.experiment(train_trials=60, train_noise=0.05, test_trials=100,
-                            noise_levels=[0.05], seed=1, progress=False)
-    result = outcome["results"][0]
-    assert result["learned"]["correct"] >= 0.9
-    assert result["learned"]["correct"] > result["control"]["correct"] + 0.3
-    w_hidden, w_output = outcome["w_learned"]
+def test_short_training_beats_the_untrained_control():
+    examples = os.path.join(os.path.dirname(__file__), "..", "examples")
+    done = subprocess.run([sys.executable, "-c", SHORT_TRAINING, examples], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["learned"] >= 0.9
+    assert result["learned"] > result["control"] + 0.3
     # The class-to-output mapping is learned: every hidden neuron that drives
     # an output strongly drives only one of them.
-    strong = w_output > 0.5 * float(xo.W_MAX_OUTPUT)
+    strong = np.array(result["w_output"]) > 0.5
     assert strong.any(axis=0).all() and not strong.all(axis=1).any()
