@@ -47,7 +47,7 @@ def check_outputs(args):
             storage.check_output(getattr(args, name))
     folders = [getattr(args, "plot", None), getattr(args, "out", None)]
     if args.command == "train":
-        ownership.check_new_network_folder(args.out)
+        ownership.check_new_network_folder(args.out, resume=args.resume)
     if args.command in ("label", "evaluate") and os.path.isdir(args.weights):
         folders.append(args.weights)        # labelling writes into the network folder
     for folder in filter(None, folders):

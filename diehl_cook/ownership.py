@@ -70,11 +70,12 @@ def network_file(path):
         path = folder
 
 
-def check_new_network_folder(folder):
-    """A folder that a training may write: missing, empty, or a network folder; not
-    the current folder nor one that holds it (it could not be set aside)."""
+def check_new_network_folder(folder, resume=False):
+    """A folder that a training may write: missing, empty, or a network folder; for a
+    new training (not ``resume``), not the current folder nor one that holds it (it
+    could not be set aside)."""
     real, here = os.path.realpath(folder), os.path.realpath(os.getcwd())
-    if os.path.commonpath([real, here]) == real:
+    if not resume and os.path.commonpath([real, here]) == real:
         raise StorageError(f"--out {folder} is the current folder or holds it: a training "
                            f"writes into a folder of its own; choose one (e.g. runs/mine)")
     if os.path.exists(folder) and not os.path.isdir(folder):

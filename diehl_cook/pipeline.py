@@ -28,7 +28,7 @@ def train(settings, folder, images, labels, resume=False, command=None):
     A checkpoint is written after every chunk; with ``resume=True`` training
     continues from it and gives the same result as an uninterrupted run. Returns
     the network and every training response (n_images * epochs, n_e)."""
-    ownership.check_new_network_folder(folder)
+    ownership.check_new_network_folder(folder, resume)
     if resume and not os.path.isdir(folder):
         raise StorageError(f"nothing to resume: {folder} does not exist (start without "
                            f"--resume)")

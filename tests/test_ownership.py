@@ -71,6 +71,11 @@ def test_train_out_dot_inside_a_network_folder_is_refused(network, env):  # noqa
                           env=env, cwd=network)
     assert done.returncode == 2 and "is the current folder" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and snapshot(network) == before
+    # Resuming the training of the current folder is another matter: nothing is set aside.
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
+                           "--n-e", "10", "--out", ".", "--resume"], capture_output=True,
+                          text=True, env=env, cwd=network)
+    assert done.returncode == 2 and "no checkpoint.npz" in done.stderr, done.stderr
 
 
 def test_no_output_lands_on_a_networks_own_files(network, tmp_path, env):  # noqa: F811
