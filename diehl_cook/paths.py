@@ -58,8 +58,7 @@ def shipped(name):
     exists (an installed copy, run away from the repository)."""
     for weights in (Path("weights"), _CHECKOUT_WEIGHTS):
         if (weights / name).is_dir():
-            return os.path.relpath(weights / name) if weights == _CHECKOUT_WEIGHTS \
-                else str(weights / name)
+            return os.path.relpath(weights / name)
     return None
 
 

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter  # noqa: E402
 
 from . import parameters as p  # noqa: E402
@@ -21,8 +22,7 @@ def figure_path(name):
     when it has a suffix matplotlib can write (.png, .pdf, .svg...), else
     ``name``.png if no such file exists; anything else is refused, before any work."""
     suffix = os.path.splitext(name)[1].lower()
-    formats = plt.figure().canvas.get_supported_filetypes()
-    plt.close("all")
+    formats = FigureCanvasBase.get_supported_filetypes()
     if suffix and suffix[1:] in formats:
         return name
     if suffix:

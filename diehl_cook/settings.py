@@ -176,11 +176,12 @@ class RunSettings:
         memory). ``flags``: the options that set these sizes, for the message."""
         total = total or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         needed = self.memory_estimate + images * (p.N_INPUT + 16 * self.n_e)
-        if flags == "--n-e" and self.chunk_size > 1000:
+        larger_chunks = self.chunk_size > type(self).chunk_size     # than the default
+        if flags == "--n-e" and larger_chunks:
             flags = "--n-e (with --chunk-size)"
         check(needed <= 0.75 * total, flags, self.n_e if flags.startswith("--n-e") else images,
               f"small enough to fit in memory: N_e={self.n_e}"
-              + (f" with chunks of {self.chunk_size:,} images" if self.chunk_size > 1000 else "")
+              + (f" with chunks of {self.chunk_size:,} images" if larger_chunks else "")
               + (f" on {images} images" if images else "") + f" needs "
               f"about {needed / 2 ** 30:.1f} GiB, more than 3/4 of this machine's "
               f"{total / 2 ** 30:.1f} GiB")

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from diehl_cook.plots import ABLATION_TITLES
+
 from conftest import ROOT
 
 PAGES = [os.path.join(ROOT, "README.md"), os.path.join(ROOT, "CHANGELOG.md")] + sorted(
@@ -89,9 +91,7 @@ def test_the_tutorials_ablation_table_is_its_results():
         variants = json.load(handle)["ablations"]["variants"]
     with open(os.path.join(ROOT, "docs", "tutorial.md")) as handle:
         rows = [line for line in handle if line.startswith("| ") and "|" in line[2:]]
-    names = {"full": "full model", "no_lateral_inhibition": "no lateral inhibition",
-             "no_adaptive_threshold": "no adaptive threshold",
-             "no_normalization": "no weight normalization"}
+    names = ABLATION_TITLES     # the figure's names are the table's
     for variant in variants:
         row = next(line for line in rows if line.startswith(f"| {names[variant['mechanisms']]} |"))
         if variant["accuracy"] is None:
