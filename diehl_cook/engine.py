@@ -188,7 +188,8 @@ class Engine:
         protocol = _protocol_group(model, image_rates)
         extra = [protocol, _spike_counter(model, protocol)]
         if self.learning and self.settings.mechanisms.normalization:
-            _normalize_every_cycle(model, self._normalization_code() if self.standalone else None)
+            _normalize_every_cycle(model, *(self._normalization_code(model) if self.standalone
+                                            else (None, None)))
         # One record per cycle, taken before the protocol acts on it.
         counts = StateMonitor(model.exc, "count", record=True, dt=CYCLE_TIME, when="start",
                               order=0, name="count_monitor")
@@ -208,18 +209,26 @@ class Engine:
         derived = (self.learning and p.PRE_TRACE == "set"
                    and "t_arrival" in model.input_exc.variables)
         self.delay_ring = brian_internals.use_delay_ring(
-            model.input_exc.pre, model.input_exc.post if derived else None)
+            model.input_exc.pre, model.input_exc.post if self.learning else None,
+            derive_arrivals=derived)
         vector_loops = brian_internals.use_vector_loops(model.exc, model.inh)
         self.simd = self.settings.engine == "fast" and vector_loops
 
-    def _normalization_code(self):
-        """The code object class of the weight normalization: the project's block loops
-        (the same results, vectorized), else with OpenMP threads Brian's loop kept on
-        one thread (the column sums must be added up by one thread), else Brian's."""
+    def _normalization_code(self, model):
+        """The code object classes of the weight normalization's column sums and
+        scaling: in fast mode with the delay ring, the project's loops over the columns
+        whose weights changed (see ``templates/columns``); else the project's block
+        loops (the same results as Brian's, vectorized); else with OpenMP threads
+        Brian's loop kept on one thread (the column sums must be added up by one
+        thread); else Brian's."""
+        columns = (brian_internals.column_code_object_classes(model.input_exc.pre)
+                   if self.delay_ring and self.settings.engine == "fast" else None)
+        if columns is not None:
+            return columns
         blocks = brian_internals.block_code_object_class()
         if blocks is None and self.settings.threads > 1:
-            return brian_internals.serial_code_object_class()
-        return blocks
+            blocks = brian_internals.serial_code_object_class()
+        return blocks, blocks
 
     def _compile_args(self):
         """Brian's compiler flags, and in fast mode those that vectorize exp()."""
@@ -367,18 +376,19 @@ def _spike_counter(model, protocol):
     return counter
 
 
-def _normalize_every_cycle(model, code_class=None):
+def _normalize_every_cycle(model, sum_class=None, scale_class=None):
     """Before every presentation: scale each neuron's input weights to sum to
     WEIGHT_SUM. The column sums are computed here, once per cycle, rather than by a
-    summed variable, which Brian would update at every time step. ``code_class``:
-    the code object class of the sums and the scaling (``Engine._normalization_code``)."""
+    summed variable, which Brian would update at every time step. ``sum_class``,
+    ``scale_class``: the code object classes of the sums and the scaling
+    (``Engine._normalization_code``)."""
     model.exc.run_regularly("incoming = 0", dt=CYCLE_TIME, when="start", order=3,
                             name="incoming_reset")
     model.input_exc.run_regularly("incoming_post += w", dt=CYCLE_TIME, when="start",
-                                  order=4, name="incoming_sum", codeobj_class=code_class)
+                                  order=4, name="incoming_sum", codeobj_class=sum_class)
     model.input_exc.run_regularly("w = w * weight_sum / incoming_post", dt=CYCLE_TIME,
                                   when="start", order=5, name="normalize",
-                                  codeobj_class=code_class)
+                                  codeobj_class=scale_class)
 
 
 def _responses(objects, n):

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from . import __version__
 from . import labels as lab
 from . import ownership
 from . import parameters as p
@@ -170,8 +171,9 @@ class _TrainingRecord:
         self.write = print
         # Totals over every presentation (retries included), for the response rates.
         self.totals = state.get("totals") if done else dict(presentations=0, spikes=0)
-        # [first image, engine mode] of each stretch of the training (checkpoints
-        # from before fast mode existed were all made in exact mode).
+        # [first image, engine mode, package version] of each stretch of the training
+        # (fast mode changed in version 0.7.0; entries of earlier versions have no
+        # version; checkpoints from before fast mode existed were all made in exact mode).
         self.engine_modes = state.get("engine_modes", [[0, "exact"]] if done else [])
 
     @property
@@ -213,8 +215,8 @@ class _TrainingRecord:
                                     f"The checkpoint of the last good chunk is kept in "
                                     f"{self.folder}.")
         start = end - len(result.counts)
-        if not self.engine_modes or self.engine_modes[-1][1] != s.engine:
-            self.engine_modes = self.engine_modes + [[start, s.engine]]
+        if not self.engine_modes or self.engine_modes[-1][1:] != [s.engine, __version__]:
+            self.engine_modes = self.engine_modes + [[start, s.engine, __version__]]
         storage.save_training_counts(self.folder, start, result.counts)
         self._counts[start:end] = result.counts
         self._covered[start:end] = True

@@ -291,6 +291,19 @@ def test_a_changed_neuron_template_turns_the_vector_loops_off(monkeypatch, name,
     assert brian_internals.use_delay_ring(model.input_exc.pre) is True    # not concerned
 
 
+def test_a_changed_state_update_template_turns_the_normalization_loops_off(monkeypatch):
+    """Both of the project's normalization loops (the blocks of exact mode, the changed
+    columns of fast mode) extend Brian's state update: Brian's loop instead."""
+    model = quiet_model(3)
+    assert brian_internals.column_code_object_classes(model.input_exc.pre) is not None
+    _brian_changes_template(monkeypatch, "stateupdate.cpp", "{% block maincode %}",
+                            "{% block main_code %}")
+    with pytest.warns(RuntimeWarning, match="the normalization of the changed columns only: off"):
+        assert brian_internals.column_code_object_classes(model.input_exc.pre) is None
+    with pytest.warns(RuntimeWarning, match="the vectorized weight normalization: off"):
+        assert brian_internals.block_code_object_class() is None
+
+
 def test_a_changed_spike_queue_is_used_as_it_is_with_a_warning():
     brians = pathlib.Path(brian_internals.spike_queue_file()).read_text()
     changed = brians.replace(brian_internals.QUEUE_PUSH_ONE_BY_ONE,

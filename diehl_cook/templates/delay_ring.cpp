@@ -21,6 +21,15 @@
 {{storage}}int _delay_ring_{{name}}_history_size;
 {{storage}}std::vector<int64_t> _delay_ring_{{name}}_history;
 {{storage}}std::vector<int64_t> _delay_ring_{{name}}_spike_count;
+// For the weight normalization (templates/columns): [target] 1 while the target's
+// column of weights may be one that a normalization changes (its weights changed since
+// its last normalization, or that normalization changed them); each target's synapses
+// in index order (column_synapses[column_start[j]] to [column_start[j + 1] - 1]); the
+// columns normalized in the current cycle.
+{{storage}}std::vector<char> _delay_ring_{{name}}_changed;
+{{storage}}std::vector<int32_t> _delay_ring_{{name}}_column_start;
+{{storage}}std::vector<int32_t> _delay_ring_{{name}}_column_synapses;
+{{storage}}std::vector<int32_t> _delay_ring_{{name}}_columns_now;
 {% endmacro %}
 
 {% macro bind(name) %}
@@ -36,4 +45,8 @@ std::vector<int8_t> &synapse_steps = _delay_ring_{{name}}_synapse_steps;
 int &history_size = _delay_ring_{{name}}_history_size;
 std::vector<int64_t> &history = _delay_ring_{{name}}_history;
 std::vector<int64_t> &spike_count = _delay_ring_{{name}}_spike_count;
+std::vector<char> &changed = _delay_ring_{{name}}_changed;
+std::vector<int32_t> &column_start = _delay_ring_{{name}}_column_start;
+std::vector<int32_t> &column_synapses = _delay_ring_{{name}}_column_synapses;
+std::vector<int32_t> &columns_now = _delay_ring_{{name}}_columns_now;
 {% endmacro %}

@@ -71,6 +71,8 @@
     history_size = max_steps + 2;
     history.assign((size_t)n_sources * history_size, 0);
     spike_count.assign(n_sources, 0);
+    // Every column is normalized in the first cycle of a run.
+    changed.assign({{constant_or_scalar('_n_targets', variables['_n_targets'])}}, 1);
 {% endblock %}
 
 {% block maincode %}
