@@ -4,7 +4,9 @@ The engine needs a few things that Brian 2 (2.9 to 2.11) offers no public way to
 one function here, with why; ``tests/test_brian_internals.py`` fails if a new
 Brian release changes what they rely on.
 """
+import contextlib
 import functools
+import logging
 import os
 import re
 import shutil
@@ -16,6 +18,29 @@ import numpy as np
 from brian2 import Function, Network, prefs
 from brian2.core.names import Nameable
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+
+def keep_no_files():
+    """No files of Brian's in the system's temporary folder: the debug log and the copy
+    of the main script that Brian writes there when it is imported (removed again at a
+    normal exit, but kept after an uncaught exception and left behind by ``kill -9``),
+    and the files of its output redirection during compilations. The commands report
+    their errors in one line themselves (``cli.main``); called by them and by their
+    worker processes, not on import, so that a user's own script keeps Brian's logging."""
+    from brian2.utils.logger import BrianLogger
+    prefs["logging.file_log"] = False
+    prefs["logging.save_script"] = False
+    prefs["logging.std_redirection"] = False
+    if BrianLogger.file_handler is not None:
+        BrianLogger.file_handler.close()
+        logging.getLogger("brian2").removeHandler(BrianLogger.file_handler)
+        BrianLogger.file_handler = None
+    for name in ("tmp_log", "tmp_script"):
+        path = getattr(BrianLogger, name)
+        setattr(BrianLogger, name, None)
+        for stale in (path, f"{path}.1") if path else ():
+            with contextlib.suppress(OSError):
+                os.remove(stale)
 
 
 def stop_function():

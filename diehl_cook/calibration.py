@@ -20,7 +20,7 @@ import numpy as np
 
 from .engine import Engine
 from .network import TrainedNetwork
-from .simulation import run_chunks
+from .simulation import run_chunks, worker_context
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ def measure(settings, candidates, images):
     if jobs == 1:
         return [training_response(settings, c, images) for c in candidates]
     groups = [list(range(job, len(candidates), jobs)) for job in range(jobs)]
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs) as pool:
+    with worker_context().Pool(jobs) as pool:
         answers = pool.starmap(_measure_group, [
             (settings, [candidates[k] for k in group], images, job)
             for job, group in enumerate(groups)])

@@ -345,8 +345,10 @@ def main(argv=None, command=None):
     with signals_stop_the_run():
         try:
             from . import commands    # imports Brian: only once there is work to do
+            from .brian_internals import keep_no_files
         except KeyboardInterrupt as stop:       # stopped while loading: nothing done yet
             exit_stopped(stop)
+        keep_no_files()
         from .errors import DiehlCookError
         try:
             paths.fill_defaults(args)

@@ -70,11 +70,17 @@ def load(split, path=None, limit=None, start=0):
         raise MnistError(f"MNIST {split} files in '{os.path.abspath(directory)}' are corrupt "
                          f"({error}). Check them with: {paths.how_to_run('download')} "
                          f"--verify --mnist-dir {directory}") from error
-    images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
-    labels = np.asarray(labels, dtype=np.int64)
-    if sizes != [total, total] or len(images) != count or len(labels) != count:
+    if sizes != [total, total]:
         raise MnistError(f"MNIST {split} set in '{directory}' has {sizes[0]} images and "
                          f"{sizes[1]} labels; expected {total} of each.")
+    if (len(images) != count or len(labels) != count
+            or any(len(image) != 28 * 28 for image in images)):
+        raise MnistError(f"MNIST {split} files in '{os.path.abspath(directory)}' end before "
+                         f"image {start + count} (truncated: their headers announce {total}). "
+                         f"Check them with: {paths.how_to_run('download')} --verify "
+                         f"--mnist-dir {directory}")
+    images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    labels = np.asarray(labels, dtype=np.int64)
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         wrong = labels[(labels < 0) | (labels > 9)]
         raise MnistError(f"MNIST {split} labels in '{directory}' hold values outside 0-9 "

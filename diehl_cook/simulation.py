@@ -22,10 +22,26 @@ import threading
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import storage
+from . import brian_internals, storage
 from .engine import Engine
 from .results import PhaseResult
 from .errors import WorkerDiedError
+
+# Set in the environment of the worker processes (``worker_context``). A worker
+# removes Brian's files from the temporary folder as soon as it has imported Brian
+# (this module is the package's first that it imports, to find its target): a worker
+# whose parent is killed while it is still starting fails with an exception while
+# reading its arguments, after which Brian would keep them.
+WORKER_ENVIRONMENT = "DIEHL_COOK_WORKER"
+if os.environ.get(WORKER_ENVIRONMENT):
+    brian_internals.keep_no_files()
+
+
+def worker_context():
+    """multiprocessing's "spawn" context, whose processes know that they are the
+    project's workers (``WORKER_ENVIRONMENT``)."""
+    os.environ[WORKER_ENVIRONMENT] = "1"
+    return multiprocessing.get_context("spawn")
 
 
 def chunk_seed(seed, first_image):
@@ -127,7 +143,7 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
     size = settings.chunk_size
     n_chunks = -(-len(images) // size)
     bounds = [(k * n_chunks // jobs) * size for k in range(jobs + 1)]
-    context = multiprocessing.get_context("spawn")
+    context = worker_context()
     # A plain queue (a pipe): no server process that could outlive this one.
     messages = context.Queue()
     workers = [context.Process(target=_job, daemon=True, args=(

@@ -463,7 +463,13 @@ def training_log_summary(folder):
     files = _log_files(folder)
     if not files:
         return None
-    counts = np.concatenate([_read_counts(path) for _, path in files])
+    parts = [_read_counts(path) for _, path in files]
+    for (_, path), part in zip(files, parts):
+        if part.ndim != 2 or part.shape[1:] != parts[0].shape[1:]:
+            raise StorageError(f"{path} holds responses of shape {part.shape}, unlike "
+                               f"{files[0][1]} {parts[0].shape}: it belongs to another "
+                               f"training; move it out of {folder}")
+    counts = np.concatenate(parts)
     return dict(images=len(counts), spikes_per_image=float(counts.sum(axis=1).mean()),
                 active_neurons_per_image=float((counts > 0).sum(axis=1).mean()))
 

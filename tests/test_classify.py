@@ -14,7 +14,7 @@ from diehl_cook.network import TrainedNetwork
 from diehl_cook.storage import save_network
 
 from conftest import CHUNK
-from test_scripts import env, script  # noqa: F401  (env is a fixture)
+from test_scripts import env, refused, script  # noqa: F401  (env is a fixture)
 
 
 def photographed(digit, path, size=(300, 200), scale=5, at=(20, 40)):
@@ -231,18 +231,18 @@ def test_classify_command_end_to_end(settings, train_set, tmp_path, env):  # noq
 
 
 def test_classify_command_errors_exit_2(tmp_path, env):  # noqa: F811
-    wrong = script("classify.py", "--mnist-test", 0, "--refuse-below", 2, env=env)
+    wrong = refused("classify.py", "--mnist-test", 0, "--refuse-below", 2, env=env)
     assert wrong.returncode == 2 and "--refuse-below must be a margin from 0 to 1" in wrong.stderr
     Image.new("L", (40, 40), 255).save(tmp_path / "blank.png")
-    blank = script("classify.py", tmp_path / "blank.png", env=env)
+    blank = refused("classify.py", tmp_path / "blank.png", env=env)
     assert blank.returncode == 2 and "blank" in blank.stderr
     unreadable = tmp_path / "bad.jpg"
     unreadable.write_bytes(b"\xff\xd8 truncated")
-    assert "not an image" in script("classify.py", unreadable, env=env).stderr
+    assert "not an image" in refused("classify.py", unreadable, env=env).stderr
     folder = tmp_path / "net"
     save_network(folder, TrainedNetwork(np.ones((784, 10)), np.zeros(10)))
     np.save(folder / "weights.npy", np.ones((784, 12)))   # weights of another size
-    mismatch = script("classify.py", "--mnist-test", 0, "--weights", folder, env=env)
+    mismatch = refused("classify.py", "--mnist-test", 0, "--weights", folder, env=env)
     assert mismatch.returncode == 2 and "(784, 10)" in mismatch.stderr
-    nothing = script("classify.py", env=env)
+    nothing = refused("classify.py", env=env)
     assert nothing.returncode == 2 and "nothing to classify" in nothing.stderr

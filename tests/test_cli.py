@@ -13,6 +13,7 @@ from diehl_cook.errors import DiehlCookError, MnistError, SettingsError, SilentN
 from diehl_cook.settings import ENGINE_MODES, RunSettings
 
 from conftest import DIEHL_COOK, ROOT
+from test_scripts import refused
 
 
 def test_help_does_not_import_brian():
@@ -66,9 +67,7 @@ def test_a_bad_flag_value_gives_a_message_and_exit_2(tmp_path):
 
 
 def run_script(name, *args, **env):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name),
-                           *map(str, args)], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, **env))
+    return refused(name, *args, env=dict(os.environ, **env))
 
 
 def test_early_checks_come_before_any_work(tmp_path, mnist_path):

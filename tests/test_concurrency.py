@@ -9,7 +9,7 @@ import pytest
 from diehl_cook.programs import claim_build_dir, release_build_dir
 
 from conftest import CHUNK, DIEHL_COOK, N_E, ROOT
-from test_scripts import env  # noqa: F401  (a fixture)
+from test_scripts import env, refused  # noqa: F401  (env is a fixture)
 
 pytestmark = pytest.mark.process
 
@@ -122,8 +122,7 @@ def test_a_build_folder_that_is_a_file_is_an_error(tmp_path):
     build = tmp_path / "build"
     build.write_text("not a folder")
     for command in (["cache", "--clear"], ["cache"]):
-        done = subprocess.run([DIEHL_COOK, *command, "--build-dir", str(build)],
-                              capture_output=True, text=True)
+        done = refused(*command, "--build-dir", build)
         assert done.returncode == 2 and "is a file" in done.stderr, done.stderr
     from diehl_cook.programs import claim_build_dir
     from diehl_cook.errors import StorageError

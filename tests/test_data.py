@@ -55,6 +55,21 @@ def test_corrupt_file_is_reported(mnist_path, tmp_path):
         data.verify(str(tmp_path))
 
 
+def test_a_truncated_image_file_is_reported_for_any_slice(mnist_path, tmp_path):
+    """The header promises 10,000 images, the file holds 100: asking for images beyond
+    them says so (before: a numpy traceback, or a message about the header)."""
+    for name in data.FILES:
+        shutil.copy(os.path.join(mnist_path, name + ".gz"), tmp_path)
+    with gzip.open(os.path.join(mnist_path, "t10k-images-idx3-ubyte.gz")) as f:
+        head = f.read(16 + 100 * 28 * 28)
+    with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(head)
+    assert data.load("testing", str(tmp_path), limit=100)[0].shape == (100, 28, 28)
+    for start, limit in ((0, 200), (50, 100), (5000, 10)):
+        with pytest.raises(data.MnistError, match=f"end before image {start + limit} .truncated"):
+            data.load("testing", str(tmp_path), limit=limit, start=start)
+
+
 def test_limit_beyond_the_set_is_refused(mnist_path):
     with pytest.raises(SettingsError, match="10000"):
         data.load("testing", mnist_path, limit=10001)

@@ -16,7 +16,7 @@ from diehl_cook import storage
 from diehl_cook.errors import StorageError
 
 from conftest import DIEHL_COOK, ROOT
-from test_scripts import env, script  # noqa: F401  (env is a fixture)
+from test_scripts import env, refused, script  # noqa: F401  (env is a fixture)
 
 
 @pytest.fixture
@@ -33,13 +33,14 @@ def start(name, *args, env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_processes(parent, predicate, timeout=600):
-    """The descendants of ``parent`` for which ``predicate`` holds, once there are any."""
+def wait_for_processes(parent, predicate, timeout=600, count=1):
+    """The descendants of ``parent`` for which ``predicate`` holds, once there are
+    ``count`` or more."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         found = [child for child in psutil.Process(parent.pid).children(recursive=True)
                  if predicate(child)]
-        if found:
+        if len(found) >= count:
             return found
         assert parent.poll() is None, parent.communicate()
         time.sleep(0.2)
@@ -57,12 +58,12 @@ def test_results_that_are_not_evaluations_are_reported(network, tmp_path, env): 
     (tmp_path / "wrong.json").write_text(json.dumps({"accuracy": "high"}))
     (tmp_path / "broken.json").write_text("{not json")
     for result in (tmp_path / "missing.json", tmp_path / "wrong.json", tmp_path / "broken.json"):
-        done = script("plot.py", "--weights", network, "--result", result, "--out",
+        done = refused("plot.py", "--weights", network, "--result", result, "--out",
                       tmp_path / "figures", env=env)
         assert done.returncode == 2 and str(result) in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
     (network / "evaluation.json").write_text(json.dumps({"accuracy": 0.8}))
-    done = subprocess.run([DIEHL_COOK, "compare", str(network)], capture_output=True, text=True, env=env)
+    done = refused("compare", network, env=env)
     assert done.returncode == 2 and "evaluation.json is not a result" in done.stderr, done.stderr
 
 
@@ -115,18 +116,32 @@ def test_a_program_killed_from_outside_ends_the_run_with_a_message(network, env)
 
 @pytest.mark.compile
 @pytest.mark.process
-def test_kill_9_of_a_parallel_test_leaves_nothing_running(network, env):  # noqa: F811
-    """Its workers, their compiled programs and multiprocessing's resource tracker all
-    end within 10 seconds."""
-    evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
-                       "--chunk-size", 500, env=env)
-    programs = wait_for_processes(evaluation, is_program)
-    descendants = psutil.Process(evaluation.pid).children(recursive=True)
-    assert len(descendants) > len(programs) >= 1          # workers and programs
-    evaluation.kill()
-    evaluation.wait()
+@pytest.mark.parametrize("command", [
+    ("evaluate.py", "--jobs", 2, "--examples", 4000, "--chunk-size", 500),
+    ("assign_labels.py", "--jobs", 2, "--examples", 4000, "--chunk-size", 500),
+    ("train.py", "--n-e", 100, "--examples", 2000, "--chunk-size", 500, "--epochs", 1),
+], ids=["evaluate", "label", "train"])
+def test_kill_9_leaves_nothing_running(network, env, tmp_path, command):  # noqa: F811
+    """Workers (evaluate and label with --jobs 2), compiled programs and
+    multiprocessing's resource tracker all end within 10 seconds, and none of them
+    leaves Brian's files (debug log, copy of the script) in the temporary folder."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    name, *options = command
+    place = ("--out", tmp_path / "trained") if name == "train.py" else ("--weights", network)
+    run = start(name, *place, *options, env=dict(env, TMPDIR=str(temporary)))
+    # Once every worker runs its program (a worker killed while still importing Brian
+    # could leave Brian's files behind: there is no way to keep Brian from writing
+    # them when it is imported).
+    jobs = 1 if name == "train.py" else 2
+    programs = wait_for_processes(run, is_program, count=jobs)
+    descendants = psutil.Process(run.pid).children(recursive=True)
+    assert len(descendants) >= 2 * jobs - (name == "train.py")   # workers and programs
+    run.kill()
+    run.wait()
     _, alive = psutil.wait_procs(descendants, timeout=10)
     assert not alive, [process.cmdline()[:3] for process in alive]
+    assert not [name for name in os.listdir(temporary) if name.startswith("brian_")]
 
 
 @pytest.mark.compile

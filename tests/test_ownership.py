@@ -14,7 +14,7 @@ from diehl_cook import ownership, storage
 from diehl_cook.errors import StorageError
 
 from conftest import ROOT
-from test_scripts import env, script  # noqa: F401  (env is a fixture)
+from test_scripts import env, refused  # noqa: F401  (env is a fixture)
 
 pytestmark = pytest.mark.process
 
@@ -42,7 +42,7 @@ def test_train_refuses_a_folder_that_is_not_a_network(tmp_path, env):  # noqa: F
     thesis = tmp_path / "thesis"
     thesis.mkdir()
     (thesis / "chapter1.tex").write_text("my thesis")
-    done = script("train.py", "--n-e", 10, "--out", thesis, env=env)
+    done = refused("train.py", "--n-e", 10, "--out", thesis, env=env)
     assert done.returncode == 2, done.stderr
     assert "carries no mark of this project" in done.stderr and "Traceback" not in done.stderr
     assert os.listdir(thesis) == ["chapter1.tex"]
@@ -54,38 +54,32 @@ def test_train_refuses_the_current_folder_and_a_file(tmp_path, env):  # noqa: F8
     project.mkdir()
     (project / "README.md").write_text("a project")
     for out in (".", str(project)):
-        done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
-                               "--n-e", "10", "--out", out], capture_output=True, text=True,
-                              env=env, cwd=project)
+        done = refused("train.py", "--n-e", 10, "--out", out, env=env, cwd=project)
         assert done.returncode == 2 and "is the current folder" in done.stderr, done.stderr
     assert os.listdir(tmp_path) == ["project"]
-    done = script("train.py", "--n-e", 10, "--out", project / "README.md", env=env)
+    done = refused("train.py", "--n-e", 10, "--out", project / "README.md", env=env)
     assert done.returncode == 2 and "is a file" in done.stderr, done.stderr
     assert (project / "README.md").read_text() == "a project"
 
 
 def test_train_out_dot_inside_a_network_folder_is_refused(network, env):  # noqa: F811
     before = snapshot(network)
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
-                           "--n-e", "10", "--out", "."], capture_output=True, text=True,
-                          env=env, cwd=network)
+    done = refused("train.py", "--n-e", 10, "--out", ".", env=env, cwd=network)
     assert done.returncode == 2 and "is the current folder" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and snapshot(network) == before
     # Resuming the training of the current folder is another matter: nothing is set aside.
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"),
-                           "--n-e", "10", "--out", ".", "--resume"], capture_output=True,
-                          text=True, env=env, cwd=network)
+    done = refused("train.py", "--n-e", 10, "--out", ".", "--resume", env=env, cwd=network)
     assert done.returncode == 2 and "no checkpoint.npz" in done.stderr, done.stderr
 
 
 def test_no_output_lands_on_a_networks_own_files(network, tmp_path, env):  # noqa: F811
     before = snapshot(network)
     for name in ("metadata.json", "weights.npy", "assignments.npy"):
-        done = script("evaluate.py", "--weights", network, "--examples", 10, "--json",
+        done = refused("evaluate.py", "--weights", network, "--examples", 10, "--json",
                       network / name, env=env)
         assert done.returncode == 2, done.stderr
         assert "one of the files of the network" in done.stderr
-    done = script("plot.py", "--weights", network, "--out", network / "training_log", env=env)
+    done = refused("plot.py", "--weights", network, "--out", network / "training_log", env=env)
     assert done.returncode == 2, done.stderr
     assert snapshot(network) == before
 
@@ -100,7 +94,7 @@ def test_outputs_of_the_wrong_kind_are_refused_before_any_work(network, tmp_path
              ("classify.py", "--mnist-test", 0, "--weights", network, "--plot", a_file),
              ("plot.py", "--weights", network, "--out", a_file)]
     for name, *args in cases:
-        done = script(name, *args, env=env)
+        done = refused(name, *args, env=env)
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     assert a_file.read_text() == "mine" and os.listdir(folder) == []
@@ -129,10 +123,10 @@ def test_a_second_training_into_a_folder_in_use_is_refused(network, env):  # noq
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        done = script("train.py", "--n-e", 100, "--examples", 10, "--out", network, env=env)
+        done = refused("train.py", "--n-e", 100, "--examples", 10, "--out", network, env=env)
         assert done.returncode == 2 and "in use by another command" in done.stderr, done.stderr
         for command in ("assign_labels.py", "evaluate.py"):
-            done = script(command, "--weights", network, "--examples", 10, env=env)
+            done = refused(command, "--weights", network, "--examples", 10, env=env)
             assert done.returncode == 2 and "in use" in done.stderr, done.stderr
     finally:
         holder.kill()
@@ -182,14 +176,14 @@ def test_files_named_like_a_networks_do_not_make_a_folder_the_projects(tmp_path,
     thesis.mkdir()
     (thesis / "metadata.json").write_text('{"chapters": 5}')
     before = {folder: snapshot(folder) for folder in (dataset, torchrun, thesis)}
-    refused = [script("train.py", "--n-e", 10, "--out", dataset, env=env),
-               script("train.py", "--n-e", 10, "--out", torchrun, "--resume", env=env),
-               script("train.py", "--n-e", 10, "--out", torchrun, env=env),
-               script("assign_labels.py", "--weights", thesis, "--examples", 10, env=env),
-               script("evaluate.py", "--weights", thesis, "--examples", 10, env=env)]
-    for done in refused:
+    answers = [refused("train.py", "--n-e", 10, "--out", dataset, env=env),
+               refused("train.py", "--n-e", 10, "--out", torchrun, "--resume", env=env),
+               refused("train.py", "--n-e", 10, "--out", torchrun, env=env),
+               refused("assign_labels.py", "--weights", thesis, "--examples", 10, env=env),
+               refused("evaluate.py", "--weights", thesis, "--examples", 10, env=env)]
+    for done in answers:
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    assert "carries no mark" in refused[0].stderr and "carries no mark" in refused[1].stderr
+    assert "carries no mark" in answers[0].stderr and "carries no mark" in answers[1].stderr
     for folder, files in before.items():
         assert snapshot(folder) == files and sorted(os.listdir(folder)) == sorted(files)
     assert sorted(os.listdir(tmp_path)) == ["mythesis", "torchrun", "userproj"]
@@ -202,9 +196,7 @@ def test_a_figure_is_written_under_the_name_given_or_refused_before_the_work(
     (tmp_path / "holiday.png").write_bytes(b"my holiday picture")
     for figure, message in ((holiday, "holiday.png exists"), (tmp_path / "fields.xyz",
                                                                "not a picture format")):
-        done = subprocess.run([sys.executable, "-c", "from diehl_cook.cli import main; main()",
-                               "compare", str(network), "--figure", str(figure)],
-                              capture_output=True, text=True, env=env)
+        done = refused("compare", network, "--figure", figure, env=env)
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert "test accuracy" not in done.stdout          # refused before the work
     assert (tmp_path / "holiday.png").read_bytes() == b"my holiday picture"

@@ -416,3 +416,14 @@ def test_a_checkpoint_with_nan_theta_is_not_resumed(tmp_path):
     save_checkpoint(tmp_path, network, dict(n_e=network.n_e, seed=0, done=20))
     with pytest.raises(StorageError, match="theta holds NaN or infinite values"):
         load_checkpoint(tmp_path)
+
+
+def test_a_training_log_chunk_of_another_size_is_reported(tmp_path):
+    """``compare`` reads the whole training log; a chunk of another training (another
+    number of neurons) is named, not a traceback from numpy."""
+    storage.save_training_counts(str(tmp_path), 0, np.ones((4, 3)))
+    storage.save_training_counts(str(tmp_path), 4, np.ones((4, 3)))
+    assert storage.training_log_summary(str(tmp_path))["images"] == 8
+    storage.save_training_counts(str(tmp_path), 8, np.ones((4, 5)))
+    with pytest.raises(StorageError, match="counts_00000008.npz holds responses of shape"):
+        storage.training_log_summary(str(tmp_path))
