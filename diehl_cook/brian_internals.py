@@ -23,14 +23,14 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 def keep_no_files():
     """No files of Brian's in the system's temporary folder: the debug log and the copy
     of the main script that Brian writes there when it is imported (removed again at a
-    normal exit, but kept after an uncaught exception and left behind by ``kill -9``),
-    and the files of its output redirection during compilations. The commands report
-    their errors in one line themselves (``cli.main``); called by them and by their
-    worker processes, not on import, so that a user's own script keeps Brian's logging."""
+    normal exit, but kept after an uncaught exception and left behind by ``kill -9``).
+    The commands report their errors in one line themselves (``cli.main``); called by
+    them and by their worker processes, not on import, so that a user's own script
+    keeps Brian's logging. (The compiler's output goes into the program's folder:
+    ``programs.compiler_output_kept``.)"""
     from brian2.utils.logger import BrianLogger
     prefs["logging.file_log"] = False
     prefs["logging.save_script"] = False
-    prefs["logging.std_redirection"] = False
     if BrianLogger.file_handler is not None:
         BrianLogger.file_handler.close()
         logging.getLogger("brian2").removeHandler(BrianLogger.file_handler)

@@ -28,7 +28,8 @@ from . import parameters as p
 from .errors import ProgramDiedError
 from .network import TrainedNetwork, build_network, inhibition_weight
 from .programs import (announced_compilation, check_compiler, claim_build_dir,
-                       default_build_dir, release_build_dir)
+                       compilation_failed, compiler_output_kept, default_build_dir,
+                       release_build_dir)
 from .results import PhaseResult, presentation_log
 from .protocol import (CYCLE_STEPS, CYCLE_TIME, DONE, PRESENTATION_STEPS, PROTOCOL_CODE,
                        PROTOCOL_EQUATIONS, SILENT, input_rates, protocol_namespace,
@@ -266,12 +267,16 @@ class Engine:
             brian_internals.sort_clock_starts(self._device)
             check_compiler()
             try:
-                with announced_compilation(self.directory):
+                with announced_compilation(self.directory), \
+                        brian_preference("logging.std_redirection", False), \
+                        compiler_output_kept(self.directory):
                     self._device.build(directory=self.directory, compile=True, run=False,
                                        clean=False, with_output=False)
             except RuntimeError as error:
                 if brian_internals.compilation_interrupted(error):
                     raise KeyboardInterrupt("compilation interrupted") from None
+                if "compilation failed" in str(error):
+                    raise compilation_failed(self.directory) from None
                 raise
         return objects
 

@@ -34,6 +34,14 @@ def claim_build_dir(directory):
     if os.path.exists(root) and not os.path.isdir(root):
         raise StorageError(f"the build folder {root} is a file, not a folder: give another "
                            f"--build-dir (or $DIEHL_COOK_BUILD_DIR)")
+    try:
+        return _claim(directory, root)
+    except OSError as error:
+        raise StorageError(f"cannot use the build folder {root} ({error}): give another "
+                           f"--build-dir (or $DIEHL_COOK_BUILD_DIR)") from None
+
+
+def _claim(directory, root):
     os.makedirs(root, exist_ok=True)
     for k in itertools.count(1):
         candidate = directory if k == 1 else f"{directory}-{k}"
@@ -120,6 +128,47 @@ def check_compiler():
 # compiled at once on one core of an Intel Xeon: 38 s, 2026-12-05).
 COMPILE_SECONDS = 40
 COMPILE_TIME_FILE = "last_compile_seconds.txt"
+
+
+COMPILER_OUTPUT = "compiler_output.txt"
+
+
+@contextmanager
+def compiler_output_kept(directory):
+    """Inside the block, the standard output and error of this process and of the
+    programs it starts (make, the compiler) go into ``directory``/compiler_output.txt,
+    in the program's own folder, instead of the files Brian would make in the system's
+    temporary folder (left there when a run is killed). A failed compilation is one
+    line that names the file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(os.path.join(directory, COMPILER_OUTPUT), "w") as output:
+            os.dup2(output.fileno(), 1)
+            os.dup2(output.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    except OSError as error:
+        raise StorageError(f"cannot write into the build folder {directory} ({error}): "
+                           f"free some space, or give another --build-dir (or "
+                           f"$DIEHL_COOK_BUILD_DIR)") from None
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def compilation_failed(directory):
+    """The error for a compilation of the program in ``directory`` that failed."""
+    return StorageError(f"compiling the simulation program failed: the compiler's messages "
+                        f"are in {os.path.join(directory, COMPILER_OUTPUT)} (a full disk? "
+                        f"a broken compiler? `diehl-cook cache --clear` removes the "
+                        f"compiled programs)")
 
 
 @contextmanager

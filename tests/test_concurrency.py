@@ -131,6 +131,18 @@ def test_a_build_folder_that_is_a_file_is_an_error(tmp_path):
     assert build.read_text() == "not a folder"
 
 
+def test_a_build_folder_that_cannot_be_written_is_an_error(tmp_path, monkeypatch):
+    """A read-only or full disk: one line that says which folder and what to do."""
+    from diehl_cook.programs import claim_build_dir
+    from diehl_cook.errors import StorageError
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+    monkeypatch.setattr(os, "makedirs", read_only)
+    with pytest.raises(StorageError, match="cannot use the build folder .*Read-only.*--build-dir"):
+        claim_build_dir(str(tmp_path / "build" / "program-job0"))
+
+
 def test_a_folder_that_is_not_a_program_is_never_built_into(tmp_path):
     from diehl_cook.programs import claim_build_dir, release_build_dir
     (tmp_path / "program-job0").mkdir()

@@ -90,6 +90,27 @@ def test_a_full_disk_is_an_error_and_leaves_nothing_half_written(tmp_path, monke
 
 
 @pytest.mark.compile
+def test_a_failed_compilation_is_one_line_that_names_the_compilers_messages(
+        network, tmp_path, env):  # noqa: F811
+    """As a full disk or a broken compiler would make it fail: the compiler's output
+    is kept in the program's folder, not in the system's temporary folder."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "make").write_text("#!/bin/sh\necho 'No space left on device' >&2\nexit 2\n")
+    (tools / "make").chmod(0o755)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    build = tmp_path / "build"
+    done = script("evaluate.py", "--weights", network, "--examples", 10, "--build-dir", build,
+                  env=dict(env, PATH=f"{tools}{os.pathsep}{env['PATH']}", TMPDIR=str(temporary)))
+    assert done.returncode == 2 and "compiling the simulation program failed" in done.stderr
+    assert "Traceback" not in done.stderr and "No space left" not in done.stdout + done.stderr
+    [output] = build.glob("*/compiler_output.txt")
+    assert "No space left on device" in output.read_text() and str(output) in done.stderr
+    assert os.listdir(temporary) == []
+
+
+@pytest.mark.compile
 def test_the_compiled_program_dies_with_its_parent(network, env):  # noqa: F811
     """kill -9 of the Python process ends its compiled program too."""
     evaluation = start("evaluate.py", "--weights", network, "--jobs", 1, "--examples", 2000,
