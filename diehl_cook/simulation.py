@@ -175,6 +175,8 @@ def _run_parallel(settings, network, images, first_image, jobs, bar):
             held.release()
         finally:
             for worker in workers:
+                if worker.pid is None:      # not started (a signal came while starting)
+                    continue
                 if worker.is_alive():
                     worker.terminate()
                 worker.join()

@@ -6,12 +6,14 @@ it the same way with exit code 143."""
 import glob
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 
 from diehl_cook import pipeline
@@ -92,6 +94,34 @@ def test_ctrl_c_during_a_parallel_evaluation(settings, train_set, tmp_path, env)
     assert "interrupted" in errors and "Traceback" not in errors
     assert "the same command continues from them" in errors
     assert np.load(tmp_path / "assignments.npy").shape == (N_E,)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_while_the_workers_start(tmp_path, env, stop):  # noqa: F811
+    """Sent once the workers exist and before either runs its program (they are
+    importing Brian or reading their arguments): one line, 130 or 143, nothing left
+    running."""
+    network = tmp_path / "net"
+    shutil.copytree(os.path.join(ROOT, "weights", "n100"), network)
+    evaluation = start("evaluate.py", "--weights", network, "--jobs", 2, "--examples", 4000,
+                       "--chunk-size", 500, env=env)
+    deadline = time.time() + 600
+    while True:
+        children = psutil.Process(evaluation.pid).children(recursive=True)
+        if any(child.name() == "main" for child in children):
+            pytest.skip("the workers started before they could be seen starting")
+        if len([child for child in children if "multiprocessing" in " ".join(child.cmdline())
+                and "resource_tracker" not in " ".join(child.cmdline())]) == 2:
+            break
+        assert evaluation.poll() is None, evaluation.communicate()
+        assert time.time() < deadline, "the workers never started"
+        time.sleep(0.02)
+    os.killpg(evaluation.pid, stop)
+    _, errors = evaluation.communicate(timeout=120)
+    assert evaluation.returncode == 128 + stop, errors
+    assert "Traceback" not in errors and errors.strip().splitlines()[-1], errors
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
 
 
 def test_sigterm_at_random_moments_always_ends_the_same_way(tmp_path, env):  # noqa: F811
