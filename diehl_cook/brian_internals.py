@@ -395,7 +395,7 @@ def _fall_back(what, reasons):
     return False
 
 
-def use_delay_ring(pathway, other_pathway=None, derive_arrivals=False):
+def use_delay_ring(pathway, other_pathway=None, derive_arrivals=False, mark_columns=False):
     """Deliver ``pathway``'s spikes with the delay ring (``templates/synapses.cpp`` and
     ``templates/synapses_push_spikes.cpp``) instead of Brian's spike queue. Returns
     whether it does (False, with a warning, when Brian's templates are not the ones
@@ -413,8 +413,9 @@ def use_delay_ring(pathway, other_pathway=None, derive_arrivals=False):
     bit for bit).
 
     ``other_pathway``: the other pathway of the same synapses (the postsynaptic
-    spikes), which then runs Brian's loop with the ring's marks of the columns whose
-    weights change (for ``column_code_object_classes``). ``derive_arrivals``: the
+    spikes), which then runs Brian's loop in the ring's template. ``mark_columns``:
+    both pathways mark the targets whose weights they change, for
+    ``column_code_object_classes`` (fast mode). ``derive_arrivals``: the
     other pathway is the only code that reads the synapses' arrival time
     ``t_arrival`` and ``pathway`` only sets it (``t_arrival = t``): then ``pathway``
     does not store it (8 bytes written per synaptic event) and the other pathway
@@ -425,7 +426,8 @@ def use_delay_ring(pathway, other_pathway=None, derive_arrivals=False):
     if reasons:
         return _fall_back("the delay ring", reasons)
     code_class = engine_code_object_class(delay_ring_pathway=pathway.name,
-                                          lazy_arrival=derive_arrivals)
+                                          lazy_arrival=derive_arrivals,
+                                          mark_columns=mark_columns)
     pathway.codeobj_class = code_class
     if other_pathway is not None:
         other_pathway.codeobj_class = code_class
@@ -474,8 +476,8 @@ def block_code_object_class():
 def column_code_object_classes(pathway):
     """The code object classes of the weight normalization's column sums and scaling
     for the synapses of ``pathway``, a pathway given the delay ring together with the
-    synapses' other pathway (``use_delay_ring``): (sum, scale), or None (with a
-    warning) when Brian's template is not the one they extend.
+    synapses' other pathway and ``mark_columns`` (``use_delay_ring``): (sum, scale),
+    or None (with a warning) when Brian's template is not the one they extend.
 
     Why: at 6,400 neurons the normalization reads the 5 million input weights twice
     per presentation (12 ms), while a few dozen of the 6,400 columns change. The

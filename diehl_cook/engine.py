@@ -209,9 +209,13 @@ class Engine:
         # only there (parameters.PRE_TRACE "set": the arrival sets x_pre to 1).
         derived = (self.learning and p.PRE_TRACE == "set"
                    and "t_arrival" in model.input_exc.variables)
+        # Fast mode normalizes only the columns that the ring marks as changed.
+        self.mark_columns = (self.learning and self.settings.engine == "fast"
+                             and self.settings.mechanisms.normalization)
         self.delay_ring = brian_internals.use_delay_ring(
-            model.input_exc.pre, model.input_exc.post if self.learning else None,
-            derive_arrivals=derived)
+            model.input_exc.pre,
+            model.input_exc.post if derived or self.mark_columns else None,
+            derive_arrivals=derived, mark_columns=self.mark_columns)
         vector_loops = brian_internals.use_vector_loops(model.exc, model.inh)
         self.simd = self.settings.engine == "fast" and vector_loops
 
@@ -223,7 +227,7 @@ class Engine:
         Brian's loop kept on one thread (the column sums must be added up by one
         thread); else Brian's."""
         columns = (brian_internals.column_code_object_classes(model.input_exc.pre)
-                   if self.delay_ring and self.settings.engine == "fast" else None)
+                   if self.delay_ring and self.mark_columns else None)
         if columns is not None:
             return columns
         blocks = brian_internals.block_code_object_class()

@@ -21,11 +21,10 @@
 {{storage}}int _delay_ring_{{name}}_history_size;
 {{storage}}std::vector<int64_t> _delay_ring_{{name}}_history;
 {{storage}}std::vector<int64_t> _delay_ring_{{name}}_spike_count;
-// For the weight normalization (templates/columns): [target] 1 while the target's
-// column of weights may be one that a normalization changes (its weights changed since
-// its last normalization, or that normalization changed them); each target's synapses
-// in index order (column_synapses[column_start[j]] to [column_start[j + 1] - 1]); the
-// columns normalized in the current cycle.
+// For the weight normalization of fast mode (templates/columns, ``mark_columns``):
+// [target] 1 when the target's weights changed since its last normalization; each
+// target's synapses in index order (column_synapses[column_start[j]] to
+// [column_start[j + 1] - 1]); the columns normalized in the current cycle.
 {{storage}}std::vector<char> _delay_ring_{{name}}_changed;
 {{storage}}std::vector<int32_t> _delay_ring_{{name}}_column_start;
 {{storage}}std::vector<int32_t> _delay_ring_{{name}}_column_synapses;

@@ -10,10 +10,10 @@
      the other pathway of these synapses (the postsynaptic spikes, the only code that
      reads it) derives it, when it needs it, from the source's recent spike steps and
      the synapse's delay: the time of the same step, computed as Brian's clock does.
-   Both pathways mark the targets whose weights they change (``changed``), so that the
-   weight normalization (``columns/stateupdate.cpp``) knows the columns it must scale.
-   For the other pathway: Brian's loop over the spiking synapses, each given its
-   arrival time first with ``lazy_arrival``. See brian_internals.use_delay_ring. #}
+   With ``mark_columns`` (fast mode), both pathways mark the targets whose weights they
+   change (``changed``), so that the weight normalization (``columns/stateupdate.cpp``)
+   knows the columns it must scale. For the other pathway: Brian's loop over the
+   spiking synapses, each given its arrival time first with ``lazy_arrival``. See brian_internals.use_delay_ring. #}
 {# USES_VARIABLES { _synaptic_pre, _synaptic_post } #}
 {% extends 'brian/synapses.cpp' %}
 {% import 'delay_ring.cpp' as ring %}
@@ -27,7 +27,8 @@
 {% block maincode %}
     {% set _store_w = (w ~ '[_idx] = w;') if w is defined else 'no store of w' %}
     {% set _targets = get_array_name(pathway.synapses.variables['_synaptic_post']) %}
-    {% set _store_changed_w = ('if (' ~ w ~ '[_idx] != w) { ' ~ _store_w ~ ' changed[' ~ _targets ~ '[_idx]] = 1; }') if w is defined else '' %}
+    {% set _mark = (' changed[' ~ _targets ~ '[_idx]] = 1;') if mark_columns else '' %}
+    {% set _store_changed_w = ('if (' ~ w ~ '[_idx] != w) { ' ~ _store_w ~ _mark ~ ' }') if w is defined else '' %}
     {% set _arrivals = get_array_name(pathway.synapses.variables['t_arrival']) if lazy_arrival else '' %}
     {% set _store_arrival = (_arrivals ~ '[_idx] = t_arrival;') if lazy_arrival else 'no store of t_arrival' %}
     // scalar code
@@ -60,10 +61,12 @@
     // First the marks of the changed columns and the arrival times of the spiking
     // synapses, then Brian's loop as it is (in a loop of its own, so that the code
     // Brian generated compiles as in Brian's).
+    {% if mark_columns %}
     for(int _spiking_synapse_idx=0;
         _spiking_synapse_idx<_num_spiking_synapses;
         _spiking_synapse_idx++)
         changed[{{_targets}}[(*_spiking_synapses)[_spiking_synapse_idx]]] = 1;
+    {% endif %}
     {% if lazy_arrival %}
     for(int _spiking_synapse_idx=0;
         _spiking_synapse_idx<_num_spiking_synapses;
