@@ -8,6 +8,7 @@ import os
 import sys
 
 import numpy as np
+import psutil
 import pytest
 from brian2 import BrianLogger, Hz, prefs
 
@@ -21,6 +22,33 @@ N_E, CHUNK, SEED = 12, 20, 0
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The installed command beside the running interpreter: found whether or not the venv is activated.
 DIEHL_COOK = os.path.join(os.path.dirname(sys.executable), "diehl-cook")
+
+
+def command_line(process):
+    """The command line of a ``psutil.Process``, or "" once it has ended: the
+    processes of a run come and go while a test looks at them (a short-lived helper
+    such as ``file`` may already be a zombie), and one that is gone is no worker."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):   # ZombieProcess included
+        return ""
+
+
+def process_name(process):
+    """The name of a ``psutil.Process``, or "" once it has ended."""
+    try:
+        return process.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return ""
+
+
+def running(process):
+    """Whether a ``psutil.Process`` still runs (neither ended nor a zombie)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
 
 # Structure tests build networks they never run; Brian warns about each object.
 BrianLogger.suppress_name("unused_brian_object")

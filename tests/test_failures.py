@@ -15,7 +15,7 @@ import pytest
 from diehl_cook import storage
 from diehl_cook.errors import StorageError
 
-from conftest import DIEHL_COOK, ROOT
+from conftest import ROOT, command_line, process_name, running
 from test_scripts import env, refused, script  # noqa: F401  (env is a fixture)
 
 
@@ -48,10 +48,7 @@ def wait_for_processes(parent, predicate, timeout=600, count=1):
 
 
 def is_program(process):
-    try:
-        return process.name() == "main"
-    except psutil.NoSuchProcess:
-        return False
+    return process_name(process) == "main"
 
 
 def test_results_that_are_not_evaluations_are_reported(network, tmp_path, env):  # noqa: F811
@@ -155,13 +152,13 @@ def test_kill_9_leaves_nothing_running(network, env, tmp_path, command):  # noqa
     # could leave Brian's files behind: there is no way to keep Brian from writing
     # them when it is imported).
     jobs = 1 if name == "train.py" else 2
-    programs = wait_for_processes(run, is_program, count=jobs)
+    wait_for_processes(run, is_program, count=jobs)
     descendants = psutil.Process(run.pid).children(recursive=True)
     assert len(descendants) >= 2 * jobs - (name == "train.py")   # workers and programs
     run.kill()
     run.wait()
     _, alive = psutil.wait_procs(descendants, timeout=10)
-    assert not alive, [process.cmdline()[:3] for process in alive]
+    assert not alive, [command_line(process) for process in alive]
     assert not [name for name in os.listdir(temporary) if name.startswith("brian_")]
 
 
@@ -178,7 +175,7 @@ def test_a_killed_worker_fails_the_run_instead_of_hanging(network, env):  # noqa
     assert evaluation.returncode == 2, errors
     assert "a worker process of the testing ended without its result" in errors
     assert "Traceback" not in errors
-    assert not [p for p in programs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not [program for program in programs if running(program)]
     np.load(network / "assignments.npy")                # the network is untouched
 
 

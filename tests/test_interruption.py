@@ -19,7 +19,7 @@ import pytest
 from diehl_cook import pipeline
 from diehl_cook.storage import load_checkpoint, load_network
 
-from conftest import N_E, ROOT
+from conftest import N_E, ROOT, command_line, process_name
 from test_scripts import env  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.compile, pytest.mark.process]
@@ -108,10 +108,10 @@ def test_a_signal_while_the_workers_start(tmp_path, env, stop):  # noqa: F811
     deadline = time.time() + 600
     while True:
         children = psutil.Process(evaluation.pid).children(recursive=True)
-        if any(child.name() == "main" for child in children):
+        if any(process_name(child) == "main" for child in children):
             pytest.skip("the workers started before they could be seen starting")
-        if len([child for child in children if "multiprocessing" in " ".join(child.cmdline())
-                and "resource_tracker" not in " ".join(child.cmdline())]) == 2:
+        if len([child for child in children if "multiprocessing" in command_line(child)
+                and "resource_tracker" not in command_line(child)]) == 2:
             break
         assert evaluation.poll() is None, evaluation.communicate()
         assert time.time() < deadline, "the workers never started"
