@@ -110,7 +110,7 @@ def train(args):
     print(_protocol_line(settings, examples, size))
     images, labels = data.load("training", args.mnist_dir, examples)
     start = time.time()
-    network, _ = pipeline.train(settings, out, images, labels, resume=args.resume)
+    network = pipeline.train(settings, out, images, labels, resume=args.resume)
     history = network.metadata["running_accuracy"]
     estimate = f"; last running accuracy {100 * history[-1][1]:.2f}%" if history else ""
     took = f"{time.time() - start:.0f} s"

@@ -138,7 +138,7 @@ def ablation(settings, train, labelling, test):
     outcome = dict(mechanisms=settings.mechanisms.name, fell_silent=None, accuracy=None)
     with tempfile.TemporaryDirectory() as folder:
         try:
-            network, _ = pipeline.train(settings, folder, *train, command="ablation")
+            network = pipeline.train(settings, folder, *train, command="ablation")
         except SilentNetworkError as error:
             outcome["fell_silent"] = str(error)
             network = _last_checkpoint(settings, folder)

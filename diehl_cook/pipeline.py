@@ -28,7 +28,8 @@ def train(settings, folder, images, labels, resume=False, command=None):
 
     A checkpoint is written after every chunk; with ``resume=True`` training
     continues from it and gives the same result as an uninterrupted run. Returns
-    the network and every training response (n_images * epochs, n_e)."""
+    the network (every response to a training image is in the training log of
+    ``folder``)."""
     ownership.check_new_network_folder(folder, resume)
     if resume and not os.path.isdir(folder):
         raise StorageError(f"nothing to resume: {folder} does not exist (start without "
@@ -71,7 +72,7 @@ def _train(settings, folder, images, labels, resume, command):
         training_data_sha256=data, engine_modes=record.engine_modes,
         **record.response_rates())
     storage.save_network(folder, network)
-    return network, record.counts
+    return network
 
 
 def running_accuracy(folder, network, labels):
@@ -87,8 +88,7 @@ def running_accuracy(folder, network, labels):
     state = checkpoint[1]
     per_pass, done = state["examples"], state["done"]
     order = np.arange(done) % per_pass
-    counts, covered = storage.load_training_counts(folder, done, network.n_e)
-    return lab.running_accuracy(counts, labels[order], p.UPDATE_INTERVAL, covered), per_pass
+    return _logged_running_accuracy(folder, done, network.n_e, labels[order])[0], per_pass
 
 
 def changed_parameters(recorded):
@@ -154,20 +154,20 @@ class _TrainingRecord:
         """``labels`` in training order; ``state``: the checkpoint's progress or {};
         ``data``: the SHA-256 of the training images and labels (kept in checkpoints)."""
         self.settings, self.folder, self.labels, self.data = settings, folder, labels, data
-        self.done = done = state.get("done", 0)
+        self.done = self.filled = done = state.get("done", 0)
         self.started = time.time() - state.get("wall_time_s", 0.0)
-        # Room for every response of the training, filled chunk by chunk: appending
-        # would copy them all at each chunk (at 6,400 neurons, 900,000 responses are
-        # 11.5 GB; twice that while copying).
-        self._counts, self._covered = storage.load_training_counts(
-            folder, done, settings.n_e, rows=len(labels))
-        self.filled = done
-        self.uncovered = storage.uncovered_stretches(self.covered)
+        # Only the responses the next running accuracies need are kept: those since the
+        # start of the last whole block but one (the rest are in the training log on
+        # disk; at 6,400 neurons all 900,000 responses would be 11.5 GB).
+        self.history, self.uncovered = _logged_running_accuracy(folder, done, settings.n_e,
+                                                                labels)
         if self.uncovered:
             print(f"the training log of {folder} lacks the responses to images "
                   f"{_stretches(self.uncovered)}: the checkpoint goes on, the running "
                   f"accuracy skips them")
-        self.history = self._running_accuracy()
+        self.first = _window_start(done)
+        self.counts, self.covered = storage.load_training_counts(folder, done, settings.n_e,
+                                                                 first=self.first)
         self.write = print
         # Totals over every presentation (retries included), for the response rates.
         self.totals = state.get("totals") if done else dict(presentations=0, spikes=0)
@@ -175,16 +175,6 @@ class _TrainingRecord:
         # (fast mode changed in version 0.7.0; entries of earlier versions have no
         # version; checkpoints from before fast mode existed were all made in exact mode).
         self.engine_modes = state.get("engine_modes", [[0, "exact"]] if done else [])
-
-    @property
-    def counts(self):
-        """The responses to every training image so far, (images, n_e)."""
-        return self._counts[:self.filled]
-
-    @property
-    def covered(self):
-        """Which of them the training log holds (False: a lost log chunk)."""
-        return self._covered[:self.filled]
 
     def response_rates(self):
         """Spikes per presentation and presentations per image while training (None
@@ -195,16 +185,15 @@ class _TrainingRecord:
                         training_presentations_per_image=None, **lost)
         presentations = max(self.totals["presentations"], 1)
         return dict(training_spikes_per_presentation=self.totals["spikes"] / presentations,
-                    training_presentations_per_image=presentations / max(len(self.counts), 1),
+                    training_presentations_per_image=presentations / max(self.filled, 1),
                     **lost)
 
-    def _running_accuracy(self, first=0):
+    def _running_accuracy(self, first):
         """The running accuracy of the blocks that end after image ``first``."""
-        block = p.UPDATE_INTERVAL
-        start = max(first // block * block - block, 0)
-        history = lab.running_accuracy(self.counts[start:], self.labels[start:self.filled],
-                                       block, self.covered[start:])
-        return [(start + seen, accuracy) for seen, accuracy in history if start + seen > first]
+        history = lab.running_accuracy(self.counts, self.labels[self.first:self.filled],
+                                       p.UPDATE_INTERVAL, self.covered)
+        return [(self.first + seen, accuracy) for seen, accuracy in history
+                if self.first + seen > first]
 
     def chunk_done(self, end, result):
         s = self.settings
@@ -218,8 +207,8 @@ class _TrainingRecord:
         if not self.engine_modes or self.engine_modes[-1][1:] != [s.engine, __version__]:
             self.engine_modes = self.engine_modes + [[start, s.engine, __version__]]
         storage.save_training_counts(self.folder, start, result.counts)
-        self._counts[start:end] = result.counts
-        self._covered[start:end] = True
+        self.counts = np.concatenate([self.counts, result.counts.astype(np.uint16)])
+        self.covered = np.concatenate([self.covered, np.ones(len(result.counts), bool)])
         previous, self.filled = self.filled, end
         if self.totals is not None:
             self.totals = dict(presentations=self.totals["presentations"] + len(result.log),
@@ -233,6 +222,46 @@ class _TrainingRecord:
             self.history = self.history + [(seen, accuracy)]
             self.write(f"running accuracy after {seen} images: {100 * accuracy:.2f}% "
                        f"(assignments from the previous {p.UPDATE_INTERVAL})")
+        dropped, self.first = _window_start(end) - self.first, _window_start(end)
+        self.counts, self.covered = self.counts[dropped:], self.covered[dropped:]
+
+
+def _window_start(done):
+    """The first image whose responses a training keeps after ``done`` images: the
+    start of the block before the one under way (its responses give the assignments
+    for the running accuracy of the block under way)."""
+    return max(done // p.UPDATE_INTERVAL * p.UPDATE_INTERVAL - p.UPDATE_INTERVAL, 0)
+
+
+def _logged_running_accuracy(folder, done, n_e, labels):
+    """The running accuracy of the first ``done`` images of a training (``labels`` in
+    training order) from its training log, read one block at a time, and the
+    stretches of images the log lacks."""
+    block, history, uncovered = p.UPDATE_INTERVAL, [], []
+    previous = None
+    for start in range(0, done, block):
+        end = min(start + block, done)
+        counts, covered = storage.load_training_counts(folder, end, n_e, first=start)
+        uncovered += [(start + low, start + high)
+                      for low, high in storage.uncovered_stretches(covered)]
+        if previous is not None and end - start == block:
+            both = [np.concatenate(pair) for pair in zip(previous, (counts, covered))]
+            history += [(start - block + seen, accuracy) for seen, accuracy in
+                        lab.running_accuracy(both[0], labels[start - block:end], block,
+                                             both[1])]
+        previous = counts, covered
+    return history, _merged(uncovered)
+
+
+def _merged(stretches):
+    """[start, end) stretches with the touching ones joined."""
+    merged = []
+    for start, end in stretches:
+        if merged and merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _stretches(stretches):

@@ -380,28 +380,29 @@ def save_training_counts(folder, start, counts):
     _atomic_write(_log_path(folder, start), lambda f: np.savez_compressed(f, counts=counts))
 
 
-def load_training_counts(folder, done, n_e, rows=None):
-    """The responses (done, n_e) to the first ``done`` training images, from the
-    chunk files, and which images they cover (bool, (done,)). With ``rows`` (at least
-    ``done``), the arrays have that many rows, the rows after ``done`` zero: room for
-    a training to fill without copying (their memory is taken only once written).
+def load_training_counts(folder, done, n_e, first=0):
+    """The responses (done - first, n_e) to training images ``first`` to ``done - 1``,
+    from the chunk files, and which images they cover (bool, (done - first,)).
 
     A chunk file that is missing (say a checkpoint kept without its log) leaves its
     images uncovered, with zero counts: the checkpoint, not the log, is the state of
     the training, so the training can go on; only the records drawn from the log
     (the running accuracy, ``training_log_summary``) skip those images."""
-    rows = done if rows is None else max(rows, done)
-    counts, covered = np.zeros((rows, n_e), np.uint16), np.zeros(rows, bool)
-    for start, path in _log_files(folder):
-        if start >= done:
+    counts = np.zeros((done - first, n_e), np.uint16)
+    covered = np.zeros(done - first, bool)
+    files = _log_files(folder)
+    for (start, path), (following, _) in zip(files, files[1:] + [(done, None)]):
+        if start >= done or following <= first:     # the chunk ends before ``first``
             continue
-        part = _read_counts(path)[:done - start]
+        part = _read_counts(path)
         if part.ndim != 2 or part.shape[1] != n_e:
             raise StorageError(f"{path} holds responses of shape {part.shape}, not of "
                                f"{n_e} neurons: it belongs to another training. Start "
                                f"again without --resume.")
-        counts[start:start + len(part)] = part
-        covered[start:start + len(part)] = True
+        low, high = max(start, first), min(start + len(part), done)
+        if low < high:
+            counts[low - first:high - first] = part[low - start:high - start]
+            covered[low - first:high - first] = True
     return counts, covered
 
 

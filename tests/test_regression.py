@@ -30,6 +30,6 @@ def test_twenty_images_give_the_recorded_network(rule, settings, train_set, tmp_
     monkeypatch.setattr(p, "X_TAR", 0.4)
     monkeypatch.setattr(p, "MU", 0.2)
     images, labels = train_set[0][:20], train_set[1][:20]
-    network, _ = pipeline.train(settings.replace(rule=rule, chunk_size=20), tmp_path,
-                                images, labels)
+    network = pipeline.train(settings.replace(rule=rule, chunk_size=20), tmp_path,
+                             images, labels)
     assert (sha256(network.weights), sha256(network.theta)) == RECORDED[rule]

@@ -253,10 +253,11 @@ def test_training_stops_when_weights_or_theta_diverge(tmp_path):
 
 @pytest.mark.parametrize("chunk", [7, 10, 30])
 def test_the_running_accuracy_is_computed_block_by_block_as_a_whole(tmp_path, monkeypatch, chunk):
-    """Each block's accuracy is computed once, when the block ends (the responses are
-    kept in room made for the whole training, not copied at every chunk); the
-    history is the one computed from all responses at once, whatever the chunk size,
-    and a resumed record computes the same."""
+    """Each block's accuracy is computed once, when the block ends; the history is
+    the one computed from all responses at once, whatever the chunk size, and a
+    resumed record computes the same from the training log. The record keeps only
+    the responses since the start of the block before the one under way (at 6,400
+    neurons all of a training's would be 11.5 GB)."""
     from diehl_cook import labels as lab
     from diehl_cook.pipeline import _TrainingRecord
     from diehl_cook.results import PhaseResult, presentation_log
@@ -277,11 +278,21 @@ def test_the_running_accuracy_is_computed_block_by_block_as_a_whole(tmp_path, mo
         record.chunk_done(end, PhaseResult(part, np.ones(len(part), int),
                                            presentation_log(np.arange(len(part)), [2] * len(part),
                                                             part.sum(axis=1)), make(n_e)))
+        assert record.first == max(end // 10 * 10 - 10, 0)
+        assert np.array_equal(record.counts, counts[record.first:end])
     whole = lab.running_accuracy(counts, labels, 10)
     assert record.history == whole and len(whole) == 8 and len(printed) == 8
-    assert np.array_equal(record.counts, counts)
     state = dict(done=total, wall_time_s=1.0, totals=None)
-    assert _TrainingRecord(settings, tmp_path, labels, state, data="sha").history == whole
+    resumed = _TrainingRecord(settings, tmp_path, labels, state, data="sha")
+    assert resumed.history == whole and np.array_equal(resumed.counts, counts[80:])
+    # A lost chunk of the log: the blocks that need it are skipped, the others kept.
+    os.remove(tmp_path / "training_log" / f"counts_{chunk * (35 // chunk):08d}.npz")
+    resumed = _TrainingRecord(settings, tmp_path, labels, state, data="sha")
+    lost = resumed.uncovered
+    assert len(lost) == 1 and lost[0][0] <= 35 < lost[0][1]
+    assert resumed.history == lab.running_accuracy(
+        counts, labels, 10, covered=~((np.arange(total) >= lost[0][0]) &
+                                      (np.arange(total) < lost[0][1])))
 
 
 def test_kept_chunks_belong_to_one_network_images_and_seed(tmp_path):
