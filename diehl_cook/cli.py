@@ -69,6 +69,10 @@ def _train(parser):
                              "holds an earlier training is kept as runs/n<N_E>.previous-1)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted training from its last checkpoint")
+    parser.add_argument("--change-values", action="store_true",
+                        help="with --resume: go on with the --theta-plus and --w-inh-exc "
+                             "given, though the checkpoint has others (the metadata "
+                             "records from which image)")
 
 
 def _size_values(parser):

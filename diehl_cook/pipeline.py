@@ -22,14 +22,16 @@ from .simulation import kept_images, progress_bar, run_phase
 
 
 
-def train(settings, folder, images, labels, resume=False, command=None):
+def train(settings, folder, images, labels, resume=False, command=None, change_values=False):
     """Train a network on ``images`` for ``settings.epochs`` passes (in the released
     code's order) and save it in ``folder``.
 
     A checkpoint is written after every chunk; with ``resume=True`` training
-    continues from it and gives the same result as an uninterrupted run. Returns
-    the network (every response to a training image is in the training log of
-    ``folder``)."""
+    continues from it and gives the same result as an uninterrupted run; with
+    ``change_values`` as well, it goes on with the theta_plus and w_inh_exc given in
+    ``settings`` where they differ from the checkpoint's, and records the change
+    (metadata ``value_changes``: [image, name, old, new]). Returns the network (every
+    response to a training image is in the training log of ``folder``)."""
     ownership.check_new_network_folder(folder, resume)
     if resume and not os.path.isdir(folder):
         raise StorageError(f"nothing to resume: {folder} does not exist (start without "
@@ -46,13 +48,13 @@ def train(settings, folder, images, labels, resume=False, command=None):
                   f"interrupted training instead, move it back and use --resume)")
     ownership.mark(folder, ownership.NETWORK_MARKER)
     with ownership.Claim(folder, "a training"):
-        return _train(settings, folder, images, labels, resume, command)
+        return _train(settings, folder, images, labels, resume, command, change_values)
 
 
-def _train(settings, folder, images, labels, resume, command):
+def _train(settings, folder, images, labels, resume, command, change_values):
     n_images, total = len(images), len(images) * settings.epochs
     data = storage.digest(images, labels)
-    network, state = _start(settings, folder, n_images, resume, data)
+    network, state = _start(settings, folder, n_images, resume, data, change_values)
     order = np.concatenate([np.arange(n_images)] * settings.epochs)
     record = _TrainingRecord(settings, folder, labels[order], state, data)
     done = record.done
@@ -70,7 +72,7 @@ def _train(settings, folder, images, labels, resume, command):
         wall_time_s=round(time.time() - record.started, 1), chunk_size=settings.chunk_size,
         running_accuracy=record.history, command=command or " ".join(sys.argv),
         training_data_sha256=data, engine_modes=record.engine_modes,
-        **record.response_rates())
+        **record.value_change_record(), **record.response_rates())
     storage.save_network(folder, network)
     return network
 
@@ -99,9 +101,10 @@ def changed_parameters(recorded):
             if name in recorded and recorded[name] != now[name]]
 
 
-def _start(settings, folder, n_images, resume, data):
-    """The network to start from: the checkpoint's when resuming, else a new one.
-    Returns (network, the checkpoint's progress record or {})."""
+def _start(settings, folder, n_images, resume, data, change_values=False):
+    """The network to start from: the checkpoint's when resuming, else a new one;
+    ``change_values``: see ``train``. Returns (network, the checkpoint's progress
+    record or {})."""
     if not resume:
         return TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule,
                                         **settings.new_network_values), {}
@@ -116,6 +119,13 @@ def _start(settings, folder, n_images, resume, data):
     found = dict(state, rule=network.rule, theta_plus=network.theta_plus,
                  w_inh_exc=network.w_inh_exc)
     differ = {k: found[k] for k in expected if found[k] != expected[k]}
+    if change_values:
+        changes = [[state["done"], name, found[name], expected.pop(name)]
+                   for name in ("theta_plus", "w_inh_exc") if differ.pop(name, None) is not None]
+        for _, name, old, new in changes:
+            setattr(network, name, new)
+            print(f"{name} changes from {old:g} to {new:g} from image {state['done']} on")
+        state = dict(state, value_changes=state.get("value_changes", []) + changes)
     if differ:
         raise StorageError(
             f"the checkpoint in {folder} is for {_describe(found)}; not the settings "
@@ -175,6 +185,12 @@ class _TrainingRecord:
         # (fast mode changed in version 0.7.0; entries of earlier versions have no
         # version; checkpoints from before fast mode existed were all made in exact mode).
         self.engine_modes = state.get("engine_modes", [[0, "exact"]] if done else [])
+        # [image, name, old, new] of each change of theta_plus or w_inh_exc on resuming
+        self.value_changes = state.get("value_changes", [])
+
+    def value_change_record(self):
+        """The metadata's ``value_changes``, for a training whose values changed."""
+        return dict(value_changes=self.value_changes) if self.value_changes else {}
 
     def response_rates(self):
         """Spikes per presentation and presentations per image while training (None
@@ -217,7 +233,7 @@ class _TrainingRecord:
             n_e=s.n_e, seed=s.seed, examples=len(self.labels) // s.epochs,
             chunk_size=s.chunk_size, rule=s.rule, done=end, data_sha256=self.data,
             wall_time_s=time.time() - self.started, totals=self.totals,
-            engine_modes=self.engine_modes))
+            engine_modes=self.engine_modes, **self.value_change_record()))
         for seen, accuracy in self._running_accuracy(first=previous):   # blocks just ended
             self.history = self.history + [(seen, accuracy)]
             self.write(f"running accuracy after {seen} images: {100 * accuracy:.2f}% "

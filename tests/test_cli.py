@@ -121,7 +121,11 @@ def test_a_swept_integer_stays_an_integer():
     (("download", "--mirror", "abc", "--mnist-dir", "/nonexistent/mnist"),
      "--mirror must be an http://, https:// or file:// address"),
     (("train", "--n-e", "10", "--chunk-size", "10000000", "--out", "runs/never-made"),
-     "small enough to fit in memory: N_e=10 with chunks of 10,000,000 images")])
+     "small enough to fit in memory: N_e=10 with chunks of 10,000,000 images"),
+    (("train", "--n-e", "10", "--change-values", "--w-inh-exc", "20", "--out", "runs/never-made"),
+     "--change-values must be used with --resume"),
+    (("train", "--n-e", "10", "--resume", "--change-values", "--out", "runs/never-made"),
+     "--change-values must be given with --theta-plus or --w-inh-exc")])
 def test_values_that_cannot_work_are_refused_in_one_line(args, message, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(list(args))

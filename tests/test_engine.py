@@ -298,6 +298,30 @@ def test_resume_with_other_settings_is_refused(settings, train_set, tmp_path):
         pipeline.train(settings.replace(w_inh_exc=9.0), tmp_path, images, labels, resume=True)
 
 
+def test_a_resume_with_changed_values_goes_on_with_them_and_records_where(settings, train_set,
+                                                                          tmp_path):
+    """--change-values: the checkpoint's network goes on with the new inh -> exc weight
+    (the next chunk differs from the unchanged training's), and the checkpoint and
+    metadata say from which image; a later resume needs the new value."""
+    images, labels = train_set[0][:2 * CHUNK], train_set[1][:2 * CHUNK]
+    first = settings.replace(epochs=1)
+    pipeline.train(first, tmp_path / "a", images[:CHUNK], labels[:CHUNK])
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    old = storage.load_network(tmp_path / "a").w_inh_exc
+    same = pipeline.train(first.replace(epochs=2), tmp_path / "a", images[:CHUNK],
+                          labels[:CHUNK], resume=True)
+    changed = pipeline.train(first.replace(epochs=2, w_inh_exc=old + 20), tmp_path / "b",
+                             images[:CHUNK], labels[:CHUNK], resume=True, change_values=True)
+    assert changed.w_inh_exc == old + 20 and "value_changes" not in same.metadata
+    assert changed.metadata["value_changes"] == [[CHUNK, "w_inh_exc", old, old + 20]]
+    assert storage.load_checkpoint(tmp_path / "b")[1]["value_changes"] == \
+        changed.metadata["value_changes"]
+    assert not np.array_equal(changed.weights, same.weights)
+    with pytest.raises(StorageError, match=f"inh -> exc weight {old + 20:g}"):
+        pipeline.train(first.replace(epochs=3), tmp_path / "b", images[:CHUNK], labels[:CHUNK],
+                       resume=True)
+
+
 def test_resume_refuses_a_plan_shorter_than_done_and_other_mnist_files(settings, train_set,
                                                                        tmp_path):
     images, labels = train_set[0][:CHUNK], train_set[1][:CHUNK]
