@@ -21,7 +21,8 @@ import numpy as np
 from brian2 import (Hz, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor,
                     Synapses, TimedArray, ms)
 from brian2 import seed as brian_seed
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from scipy import ndimage
 
 from . import parameters as p
 from . import images as pictures
@@ -178,9 +179,52 @@ def _last_checkpoint(settings, folder):
     return network
 
 
-# How a user's picture of an MNIST digit may look: dark ink on white, as saved (28 x 28)
-# or enlarged smoothly (a screenshot, a scan).
-PICTURE_FORMS = {"28 x 28": None, "280 x 280 (bilinear)": (280, Image.BILINEAR)}
+# How a user's picture of an MNIST digit may look: dark ink on white, as saved (28 x 28),
+# enlarged smoothly (a screenshot, a scan), blurred on grey paper with faint noise (a
+# photograph), or written again with a pen of another width.
+PAPER, PAPER_NOISE = 200, 4.0       # grey paper (of 255) and its noise (SD, grey levels)
+BLUR = 1.0                          # Gaussian blur of a photographed picture (its pixels)
+PEN_WIDTHS = {"thin": -4, "medium": 0, "thick": 8}    # stroke edge moved (280-pixel picture)
+
+
+def _enlarged(digit, side, how):
+    return Image.fromarray(255 - digit).resize((side, side), how)
+
+
+def _photographed(digit, side, how, k):
+    """Enlarged, blurred by BLUR pixels, on grey paper with faint noise (seeded by k)."""
+    picture = np.asarray(_enlarged(digit, side, how).filter(ImageFilter.GaussianBlur(BLUR)),
+                         dtype=float)
+    noise = np.random.default_rng(k).normal(0, PAPER_NOISE, picture.shape)
+    return Image.fromarray(np.clip(picture * PAPER / 255 + noise, 0, 255).astype(np.uint8))
+
+
+def _pen(digit, width):
+    """The digit's strokes (half its ink or more, at 280 x 280) made thinner (width < 0)
+    or thicker by ``width`` pixels on each side: the same digit with another pen."""
+    ink = 255 - np.asarray(_enlarged(digit, 280, Image.BICUBIC), dtype=float)
+    strokes = ink >= 0.5 * ink.max()
+    if width:
+        grow = ndimage.binary_dilation if width > 0 else ndimage.binary_erosion
+        strokes = grow(strokes, structure=_disk(abs(width)))
+    return Image.fromarray(np.where(strokes, 0, 255).astype(np.uint8))
+
+
+def _disk(radius):
+    rows, cols = np.indices((2 * radius + 1, 2 * radius + 1)) - radius
+    return rows ** 2 + cols ** 2 <= radius ** 2
+
+
+PICTURE_FORMS = {
+    "28 x 28": lambda digit, k: Image.fromarray(255 - digit),
+    "96 x 96 (bicubic)": lambda digit, k: _enlarged(digit, 96, Image.BICUBIC),
+    "280 x 280 (bilinear)": lambda digit, k: _enlarged(digit, 280, Image.BILINEAR),
+    "96 x 96, blurred, grey paper": lambda digit, k: _photographed(digit, 96, Image.BICUBIC, k),
+    "280 x 280, blurred, grey paper": lambda digit, k: _photographed(digit, 280, Image.BILINEAR,
+                                                                     k),
+    **{f"pen, {name} (280 x 280)": (lambda digit, k, width=width: _pen(digit, width))
+       for name, width in PEN_WIDTHS.items()},
+}
 FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts")
 
 
@@ -189,12 +233,8 @@ def as_pictures(digits, folder, form):
     ``PICTURE_FORMS[form]``) and read back with ``images.read``: the conversions."""
     read = []
     for k, digit in enumerate(digits):
-        picture = Image.fromarray(255 - digit)
-        if PICTURE_FORMS[form]:
-            side, how = PICTURE_FORMS[form]
-            picture = picture.resize((side, side), how)
         path = os.path.join(folder, f"{k}.png")
-        picture.save(path)
+        PICTURE_FORMS[form](digit, k).save(path)
         read.append(pictures.read(path))
     return read
 
