@@ -105,7 +105,8 @@ def train(args):
     check(not args.change_values or args.theta_plus is not None or args.w_inh_exc is not None,
           "--change-values", True, "given with --theta-plus or --w-inh-exc (the new values)")
     settings = settings_from(args, phase="training", epochs=1,
-                             theta_plus=_volts(args.theta_plus), w_inh_exc=args.w_inh_exc)
+                             theta_plus=_volts(args.theta_plus), w_inh_exc=args.w_inh_exc,
+                             change_values=args.change_values)
     size = size_protocol(settings.n_e)
     settings = settings.replace(epochs=size.epochs if args.epochs is None else args.epochs)
     examples = size.examples if args.examples is None else args.examples
@@ -114,8 +115,7 @@ def train(args):
     print(_protocol_line(settings, examples, size))
     images, labels = data.load("training", args.mnist_dir, examples)
     start = time.time()
-    network = pipeline.train(settings, out, images, labels, resume=args.resume,
-                             change_values=args.change_values)
+    network = pipeline.train(settings, out, images, labels, resume=args.resume)
     history = network.metadata["running_accuracy"]
     estimate = f"; last running accuracy {100 * history[-1][1]:.2f}%" if history else ""
     took = f"{time.time() - start:.0f} s"

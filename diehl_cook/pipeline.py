@@ -22,14 +22,14 @@ from .simulation import kept_images, progress_bar, run_phase
 
 
 
-def train(settings, folder, images, labels, resume=False, command=None, change_values=False):
+def train(settings, folder, images, labels, resume=False, command=None):
     """Train a network on ``images`` for ``settings.epochs`` passes (in the released
     code's order) and save it in ``folder``.
 
     A checkpoint is written after every chunk; with ``resume=True`` training
     continues from it and gives the same result as an uninterrupted run; with
-    ``change_values`` as well, it goes on with the theta_plus and w_inh_exc given in
-    ``settings`` where they differ from the checkpoint's, and records the change
+    ``settings.change_values`` as well, it goes on with the theta_plus and w_inh_exc
+    of ``settings`` where they differ from the checkpoint's, and records the change
     (metadata ``value_changes``: [image, name, old, new]). Returns the network (every
     response to a training image is in the training log of ``folder``)."""
     ownership.check_new_network_folder(folder, resume)
@@ -48,13 +48,13 @@ def train(settings, folder, images, labels, resume=False, command=None, change_v
                   f"interrupted training instead, move it back and use --resume)")
     ownership.mark(folder, ownership.NETWORK_MARKER)
     with ownership.Claim(folder, "a training"):
-        return _train(settings, folder, images, labels, resume, command, change_values)
+        return _train(settings, folder, images, labels, resume, command)
 
 
-def _train(settings, folder, images, labels, resume, command, change_values):
+def _train(settings, folder, images, labels, resume, command):
     n_images, total = len(images), len(images) * settings.epochs
     data = storage.digest(images, labels)
-    network, state = _start(settings, folder, n_images, resume, data, change_values)
+    network, state = _start(settings, folder, n_images, resume, data)
     order = np.concatenate([np.arange(n_images)] * settings.epochs)
     record = _TrainingRecord(settings, folder, labels[order], state, data)
     done = record.done
@@ -101,10 +101,10 @@ def changed_parameters(recorded):
             if name in recorded and recorded[name] != now[name]]
 
 
-def _start(settings, folder, n_images, resume, data, change_values=False):
-    """The network to start from: the checkpoint's when resuming, else a new one;
-    ``change_values``: see ``train``. Returns (network, the checkpoint's progress
-    record or {})."""
+def _start(settings, folder, n_images, resume, data):
+    """The network to start from: the checkpoint's when resuming (with the values of
+    ``settings`` if ``settings.change_values``: see ``train``), else a new one.
+    Returns (network, the checkpoint's progress record or {})."""
     if not resume:
         return TrainedNetwork.untrained(settings.n_e, settings.seed, settings.rule,
                                         **settings.new_network_values), {}
@@ -119,7 +119,7 @@ def _start(settings, folder, n_images, resume, data, change_values=False):
     found = dict(state, rule=network.rule, theta_plus=network.theta_plus,
                  w_inh_exc=network.w_inh_exc)
     differ = {k: found[k] for k in expected if found[k] != expected[k]}
-    if change_values:
+    if settings.change_values:
         changes = [[state["done"], name, found[name], expected.pop(name)]
                    for name in ("theta_plus", "w_inh_exc") if differ.pop(name, None) is not None]
         for _, name, old, new in changes:

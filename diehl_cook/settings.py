@@ -106,6 +106,8 @@ class RunSettings:
     - theta_plus, w_inh_exc : for a new network (training): theta increment in volts
       and inh -> exc weight (None: the size's, ``size_protocol``). A trained
       network keeps its own values (``TrainedNetwork``).
+    - change_values : a resumed training goes on with the theta_plus and w_inh_exc
+      given here though its checkpoint has others (``pipeline.train``).
     """
     phase: str = "training"
     n_e: int = p.N_E_DEFAULT
@@ -122,6 +124,7 @@ class RunSettings:
     mechanisms: Mechanisms = FULL_MODEL
     theta_plus: float = None
     w_inh_exc: float = None
+    change_values: bool = False
 
     def __post_init__(self):
         check(self.phase in PHASES, "phase", self.phase, f"one of {', '.join(PHASES)}")

@@ -310,8 +310,8 @@ def test_a_resume_with_changed_values_goes_on_with_them_and_records_where(settin
     old = storage.load_network(tmp_path / "a").w_inh_exc
     same = pipeline.train(first.replace(epochs=2), tmp_path / "a", images[:CHUNK],
                           labels[:CHUNK], resume=True)
-    changed = pipeline.train(first.replace(epochs=2, w_inh_exc=old + 20), tmp_path / "b",
-                             images[:CHUNK], labels[:CHUNK], resume=True, change_values=True)
+    changed = pipeline.train(first.replace(epochs=2, w_inh_exc=old + 20, change_values=True),
+                             tmp_path / "b", images[:CHUNK], labels[:CHUNK], resume=True)
     assert changed.w_inh_exc == old + 20 and "value_changes" not in same.metadata
     assert changed.metadata["value_changes"] == [[CHUNK, "w_inh_exc", old, old + 20]]
     assert storage.load_checkpoint(tmp_path / "b")[1]["value_changes"] == \
