@@ -24,6 +24,7 @@ def presentation_log(image, intensity, spikes):
 class PhaseResult:
     """What a run over some images produced."""
     counts: np.ndarray          # (n_images, n_e) spikes of each neuron in the accepted presentation
+                                # (uint16 from ``simulation.run_chunks`` while training)
     presentations: np.ndarray   # (n_images,) presentations needed (1 = no retry)
     log: np.ndarray             # every presentation: image, intensity, spikes (presentation_log)
     network: TrainedNetwork = None  # weights and theta after the run (learning only)

@@ -12,6 +12,7 @@ The result does not depend on the number of jobs, nor on how a run is interrupte
 and resumed.
 """
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import queue as queues
@@ -73,6 +74,10 @@ def run_chunks(engine, network, images, first_image=0, on_chunk=None):
                             first_image + start)
         if engine.learning:
             network = result.network
+            if parts:       # only the last chunk's network is returned (40 MB at 6,400)
+                parts[-1] = dataclasses.replace(parts[-1], network=None)
+            # spike counts fit 16 bits: a pass at 6,400 neurons holds 0.8 GB, not 3
+            result = dataclasses.replace(result, counts=result.counts.astype(np.uint16))
         if keep:
             storage.save_chunk(keep, first_image + start, result)
         parts.append(result)
