@@ -252,3 +252,20 @@ def test_classify_command_errors_exit_2(tmp_path, env):  # noqa: F811
     assert mismatch.returncode == 2 and "(784, 10)" in mismatch.stderr
     nothing = refused("classify.py", env=env)
     assert nothing.returncode == 2 and "nothing to classify" in nothing.stderr
+
+
+def test_the_picture_forms_of_pictures_py_read_back_as_their_digits(train_set, tmp_path):
+    """Every form ``pictures.py`` measures (enlarged, photographed on grey paper, pens
+    of three widths) reads back close to the MNIST digit it was made from, and the
+    thin and thick pens carry less and more ink than the medium one."""
+    from diehl_cook import experiments
+    digits = train_set[0][:5]
+    ink = {}
+    for form in experiments.PICTURE_FORMS:
+        read = experiments.as_pictures(digits, tmp_path, form)
+        converted = np.array([conversion.image for conversion in read], dtype=int)
+        assert all(conversion.doubts == [] for conversion in read), form
+        assert np.abs(converted - digits).mean() < (16 if "pen" in form else 9), form
+        ink[form] = converted.sum()
+    pens = [ink[f"pen, {width} (280 x 280)"] for width in ("thin", "medium", "thick")]
+    assert pens[0] < pens[1] < pens[2]
