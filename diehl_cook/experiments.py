@@ -200,10 +200,11 @@ def _photographed(digit, side, how, k):
 
 
 def _pen(digit, width):
-    """The digit's strokes (half its ink or more, at 280 x 280) made thinner (width < 0)
-    or thicker by ``width`` pixels on each side: the same digit with another pen."""
+    """The digit's strokes (``images.INK_EDGE`` of its ink or more, at 280 x 280) made
+    thinner (width < 0) or thicker by ``width`` pixels on each side: the same digit
+    with another pen."""
     ink = 255 - np.asarray(_enlarged(digit, 280, Image.BICUBIC), dtype=float)
-    strokes = ink >= 0.5 * ink.max()
+    strokes = ink >= pictures.INK_EDGE * ink.max()
     if width:
         grow = ndimage.binary_dilation if width > 0 else ndimage.binary_erosion
         strokes = grow(strokes, structure=_disk(abs(width)))

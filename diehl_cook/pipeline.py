@@ -253,31 +253,18 @@ def _logged_running_accuracy(folder, done, n_e, labels):
     """The running accuracy of the first ``done`` images of a training (``labels`` in
     training order) from its training log, read one block at a time, and the
     stretches of images the log lacks."""
-    block, history, uncovered = p.UPDATE_INTERVAL, [], []
-    previous = None
+    block, history, previous = p.UPDATE_INTERVAL, [], None
+    covered = np.zeros(done, bool)
     for start in range(0, done, block):
         end = min(start + block, done)
-        counts, covered = storage.load_training_counts(folder, end, n_e, first=start)
-        uncovered += [(start + low, start + high)
-                      for low, high in storage.uncovered_stretches(covered)]
+        counts, covered[start:end] = storage.load_training_counts(folder, end, n_e, first=start)
         if previous is not None and end - start == block:
-            both = [np.concatenate(pair) for pair in zip(previous, (counts, covered))]
             history += [(start - block + seen, accuracy) for seen, accuracy in
-                        lab.running_accuracy(both[0], labels[start - block:end], block,
-                                             both[1])]
-        previous = counts, covered
-    return history, _merged(uncovered)
-
-
-def _merged(stretches):
-    """[start, end) stretches with the touching ones joined."""
-    merged = []
-    for start, end in stretches:
-        if merged and merged[-1][1] == start:
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
+                        lab.running_accuracy(np.concatenate([previous, counts]),
+                                             labels[start - block:end], block,
+                                             covered[start - block:end])]
+        previous = counts
+    return history, storage.uncovered_stretches(covered)
 
 
 def _stretches(stretches):
