@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import types
 import warnings
 from contextlib import contextmanager
 
@@ -272,8 +273,62 @@ def spike_queue_by_runs(source):
     return source.replace(QUEUE_PUSH_ONE_BY_ONE, QUEUE_PUSH_BY_RUNS)
 
 
+# Brian up to 2.9 reads the process's CPU clock after every time step of a run
+# (a system call: about 0.3 ms of the 5 ms a 400-neuron presentation takes), to
+# report the run's duration at its end. The rewrite reads it once, after the last
+# step: the same duration, and the same simulation. Brian 2.11 reads the clock in
+# the loop only for a report or a time limit, as the rewrite does; there is nothing
+# to rewrite there.
+CLOCK_READ_EACH_STEP = """\
+        clock = next_clocks();
+
+        current = std::clock();
+        elapsed_realtime = (double)(current - start)/(1 * CLOCKS_PER_SEC);
+
+
+    }
+"""
+CLOCK_READ_AT_THE_END = """\
+        clock = next_clocks();
+    }
+    // diehl_cook: the run's duration, read once after the last step
+    current = std::clock();
+    elapsed_realtime = (double)(current - start)/(1 * CLOCKS_PER_SEC);
+"""
+
+
+def network_loop_without_clock(source):
+    """Brian's ``network.cpp`` (the C++ source) with ``CLOCK_READ_EACH_STEP`` replaced
+    by ``CLOCK_READ_AT_THE_END``; unchanged if its loop reads the clock otherwise
+    (with a warning if it still does so at every step)."""
+    if source.count(CLOCK_READ_EACH_STEP) == 1:
+        return source.replace(CLOCK_READ_EACH_STEP, CLOCK_READ_AT_THE_END)
+    if "std::clock();\n        elapsed_realtime" in source:
+        _fall_back("reading the clock once per run", ["its network loop reads the clock "
+                                                      "at every step in a way that "
+                                                      "diehl_cook.brian_internals does "
+                                                      "not know"])
+    return source
+
+
+class _NetworkRewritingWriter:
+    """A stand-in for the device's file writer that hands ``network.cpp`` on with
+    ``network_loop_without_clock`` applied, and every other file as it is."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def write(self, filename, contents):
+        if filename == "network.*":
+            contents = types.SimpleNamespace(
+                cpp_file=network_loop_without_clock(contents.cpp_file),
+                h_file=contents.h_file)
+        self.writer.write(filename, contents)
+
+
 class StandaloneDevice(CPPStandaloneDevice):
-    """Brian's ``cpp_standalone`` device, with ``spike_queue_by_runs``.
+    """Brian's ``cpp_standalone`` device, with ``spike_queue_by_runs`` and
+    ``network_loop_without_clock``.
 
     Why: the input synapses are sorted by delay within each pixel
     (``network.delay_order``), so one input spike's synapses come as 21 runs of
@@ -286,6 +341,9 @@ class StandaloneDevice(CPPStandaloneDevice):
     compiled objects are deleted (the dependencies Brian's makefile generates name
     the objects of ``code_objects/`` without their folder, so ``make`` would not
     see that they include the queue)."""
+
+    def generate_network_source(self, writer, compiler):
+        super().generate_network_source(_NetworkRewritingWriter(writer), compiler)
 
     def copy_source_files(self, writer, directory):
         super().copy_source_files(writer, directory)
@@ -451,6 +509,24 @@ def use_vector_loops(*groups):
         return _fall_back("the vectorized neuron loops", reasons)
     for group in groups:
         group.codeobj_class = engine_code_object_class()
+    return True
+
+
+def use_threshold_with_draws(group):
+    """Run the threshold test of ``group``, whose condition draws random numbers with
+    rand(), in two loops (``templates/draws/threshold.cpp``): the first, vectorized,
+    marks the neurons whose test draws a number (or is true without one), the second
+    runs Brian's code for those only, in index order. Returns whether it does (False,
+    with a warning, when Brian's template is not the one it extends).
+
+    Why: the Poisson input tests 784 neurons at every step in a loop with a branch
+    that follows the image's strokes; about 150 inputs are lit during a presentation
+    and none during the rest. The same numbers are drawn in the same order, so the
+    spikes are the same."""
+    reasons = templates_differ(["threshold.cpp"])
+    if reasons:
+        return _fall_back("the input's threshold test in two loops", reasons)
+    group.thresholder["spike"].codeobj_class = engine_code_object_class("templates/draws")
     return True
 
 

@@ -202,8 +202,9 @@ class Engine:
 
     def _own_code(self, model):
         """The project's code in place of Brian's where it is faster: the delay ring for
-        the input spikes and vectorized threshold tests (the same results), and in
-        fast mode the vectorized integration of the neurons. Each falls back to Brian's
+        the input spikes, vectorized threshold tests and the input's threshold test in
+        two loops (the same results), and in fast mode the vectorized integration of
+        the neurons. Each falls back to Brian's
         code, with a warning, on a Brian version whose templates it does not know."""
         # The arrival times are derived at postsynaptic spikes where the rule reads them
         # only there (parameters.PRE_TRACE "set": the arrival sets x_pre to 1).
@@ -217,6 +218,7 @@ class Engine:
             model.input_exc.post if derived or self.mark_columns else None,
             derive_arrivals=derived, mark_columns=self.mark_columns)
         vector_loops = brian_internals.use_vector_loops(model.exc, model.inh)
+        brian_internals.use_threshold_with_draws(model.input)
         self.simd = self.settings.engine == "fast" and vector_loops
 
     def _normalization_code(self, model):

@@ -8,8 +8,9 @@ import weakref
 
 import brian2
 import brian2.synapses
+import numpy as np
 import pytest
-from brian2 import Network, NeuronGroup, StateMonitor
+from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from diehl_cook import brian_internals
@@ -289,6 +290,74 @@ def test_a_changed_neuron_template_turns_the_vector_loops_off(monkeypatch, name,
         assert brian_internals.use_vector_loops(model.exc, model.inh) is False
     assert model.exc.codeobj_class is None and model.inh.codeobj_class is None
     assert brian_internals.use_delay_ring(model.input_exc.pre) is True    # not concerned
+
+
+def test_a_changed_threshold_template_turns_the_two_loop_draws_off(monkeypatch):
+    model = quiet_model(3)
+    _brian_changes_template(monkeypatch, "threshold.cpp", "if(_cond)", "if(_cond && _active)")
+    with pytest.warns(RuntimeWarning, match="the input's threshold test in two loops: off"):
+        assert brian_internals.use_threshold_with_draws(model.input) is False
+    assert model.input.thresholder["spike"].codeobj_class is None
+
+
+# Threshold conditions with random draws: the input's; one whose second draw depends
+# on the first's value (the first loop, drawing nothing, marks every neuron: each
+# draws); one with a random function other than rand(), left to Brian's loop.
+DRAWING_CONDITIONS = ["rate > 0*Hz and rand() < rate * dt",
+                      "rand() < 0.3 and rand() < rate * dt",
+                      "rate > 0*Hz and randn() > 2.5"]
+
+
+def _threshold_spikes(directory, own):
+    """The spikes of three groups of 40 neurons, one per DRAWING_CONDITIONS (rates 0
+    to 390 Hz, a third of them 0), over 100 steps of a standalone program: with the
+    project's two-loop threshold (``own``) or Brian's."""
+    with standalone_device(str(directory)) as device:
+        groups = [NeuronGroup(40, "rate : Hz", threshold=condition, name=f"drawing_{k}")
+                  for k, condition in enumerate(DRAWING_CONDITIONS)]
+        for group in groups:
+            group.rate = "int(i % 3 > 0) * i * 10*Hz"
+            if own:
+                assert brian_internals.use_threshold_with_draws(group)
+        monitors = [SpikeMonitor(group) for group in groups]
+        brian2.seed(7)
+        Network(groups + monitors).run(100 * brian2.defaultclock.dt)
+        device.build(directory=str(directory), compile=True, run=True, with_output=False)
+        network_loop = (directory / "network.cpp").read_text()
+        code = {group.name: next((directory / "code_objects").glob(
+                    f"{group.name}_spike_thresholder_codeobject*.cpp")).read_text()
+                for group in groups}
+        return [(m.i[:].copy(), m.t[:].copy()) for m in monitors], code, network_loop
+
+
+@pytest.mark.compile
+def test_the_two_loop_threshold_draws_what_brians_loop_draws(tmp_path):
+    """The same numbers drawn in the same order, so the same spikes, for every
+    condition; conditions that draw with rand() only in two loops, the other in
+    Brian's loop."""
+    own, own_code, network_loop = _threshold_spikes(tmp_path / "own", own=True)
+    brians, brians_code, _ = _threshold_spikes(tmp_path / "brians", own=False)
+    for (i, t), (brian_i, brian_t) in zip(own, brians):
+        assert len(i) > 0
+        assert np.array_equal(i, brian_i) and np.array_equal(t, brian_t)
+    assert "_draws" in own_code["drawing_0"] and "_draws" in own_code["drawing_1"]
+    assert "_draws" not in own_code["drawing_2"]
+    assert not any("_draws" in code for code in brians_code.values())
+    # The program's loop reads the clock after the last step (rewritten, Brian 2.9), or
+    # only for a report or a time limit (Brian 2.11).
+    assert brian_internals.CLOCK_READ_EACH_STEP not in network_loop
+    assert ("diehl_cook: the run's duration" in network_loop
+            or "should_check_time" in network_loop)
+
+
+def test_a_network_loop_that_reads_the_clock_otherwise_is_left_as_it_is():
+    each_step = brian_internals.CLOCK_READ_EACH_STEP
+    assert brian_internals.CLOCK_READ_AT_THE_END in brian_internals.network_loop_without_clock(
+        "while(running)\n    {\n" + each_step)
+    changed = each_step.replace("\n\n\n", "\n")
+    with pytest.warns(RuntimeWarning, match="reading the clock once per run: off"):
+        assert brian_internals.network_loop_without_clock(changed) == changed
+    assert brian_internals.network_loop_without_clock("no clock") == "no clock"
 
 
 def test_a_changed_state_update_template_turns_the_normalization_loops_off(monkeypatch):

@@ -103,10 +103,11 @@ def assert_identical(result, other):
 def test_the_projects_templates_give_what_brians_own_code_gives(engine, settings, train_set,
                                                                 small_network, tmp_path,
                                                                 monkeypatch):
-    """The engine's own code (the delay ring, the two-loop threshold tests) against
-    Brian's own (spike queue and delivery, threshold loop), which the engine falls
-    back to when a Brian release changes the templates it extends (simulated here):
-    the same spikes, weights and theta, bit for bit."""
+    """The engine's own code (the delay ring, the two-loop threshold tests, the input's
+    threshold test with its draws) against Brian's own (spike queue and delivery,
+    threshold loops), which the engine falls back to when a Brian release changes the
+    templates it extends (simulated here): the same spikes, weights and theta, bit for
+    bit."""
     brians = brian_internals.brian_template_source
     monkeypatch.setattr(brian_internals, "brian_template_source", lambda name: (
         brians(name).replace("{% block maincode %}", "{% block main %}")
@@ -116,6 +117,7 @@ def test_the_projects_templates_give_what_brians_own_code_gives(engine, settings
     assert {str(w.message).split(": off")[0] for w in warned
             if str(w.message).startswith("diehl_cook")} == {
         "diehl_cook: the delay ring", "diehl_cook: the vectorized neuron loops",
+        "diehl_cook: the input's threshold test in two loops",
         "diehl_cook: the vectorized weight normalization"}
     images = train_set[0][:CHUNK]
     with fallback:
