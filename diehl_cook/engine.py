@@ -216,7 +216,8 @@ class Engine:
         self.delay_ring = brian_internals.use_delay_ring(
             model.input_exc.pre,
             model.input_exc.post if derived or self.mark_columns else None,
-            derive_arrivals=derived, mark_columns=self.mark_columns)
+            derive_arrivals=derived, mark_columns=self.mark_columns,
+            weight_bytes=p.N_INPUT * self.settings.n_e * 8)
         vector_loops = brian_internals.use_vector_loops(model.exc, model.inh)
         brian_internals.use_threshold_with_draws(model.input)
         self.simd = self.settings.engine == "fast" and vector_loops

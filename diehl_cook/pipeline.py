@@ -169,8 +169,10 @@ class _TrainingRecord:
         # Only the responses the next running accuracies need are kept: those since the
         # start of the last whole block but one (the rest are in the training log on
         # disk; at 6,400 neurons all 900,000 responses would be 11.5 GB).
-        self.history, self.uncovered = _logged_running_accuracy(folder, done, settings.n_e,
-                                                                labels)
+        logged, self.uncovered = _logged_running_accuracy(folder, done, settings.n_e, labels)
+        # The checkpoint keeps the running accuracies too, so that they outlive a
+        # training log that was lost (or not copied with the checkpoint).
+        self.history = _merged_history(state.get("running_accuracy", []), logged)
         if self.uncovered:
             print(f"the training log of {folder} lacks the responses to images "
                   f"{_stretches(self.uncovered)}: the checkpoint goes on, the running "
@@ -229,17 +231,27 @@ class _TrainingRecord:
         if self.totals is not None:
             self.totals = dict(presentations=self.totals["presentations"] + len(result.log),
                                spikes=self.totals["spikes"] + int(result.log["spikes"].sum()))
+        ended = self._running_accuracy(first=previous)      # blocks just ended
+        self.history = _merged_history(self.history, ended)
         storage.save_checkpoint(self.folder, result.network, dict(
             n_e=s.n_e, seed=s.seed, examples=len(self.labels) // s.epochs,
             chunk_size=s.chunk_size, rule=s.rule, done=end, data_sha256=self.data,
             wall_time_s=time.time() - self.started, totals=self.totals,
-            engine_modes=self.engine_modes, **self.value_change_record()))
-        for seen, accuracy in self._running_accuracy(first=previous):   # blocks just ended
-            self.history = self.history + [(seen, accuracy)]
+            engine_modes=self.engine_modes, running_accuracy=self.history,
+            **self.value_change_record()))
+        for seen, accuracy in ended:
             self.write(f"running accuracy after {seen} images: {100 * accuracy:.2f}% "
                        f"(assignments from the previous {p.UPDATE_INTERVAL})")
         dropped, self.first = _window_start(end) - self.first, _window_start(end)
         self.counts, self.covered = self.counts[dropped:], self.covered[dropped:]
+
+
+def _merged_history(history, newer):
+    """The running accuracies of ``history`` and ``newer`` (lists of (images seen,
+    accuracy)), one per block, in order; ``newer`` wins where both have a block."""
+    merged = {int(seen): float(accuracy) for seen, accuracy in history}
+    merged.update((int(seen), float(accuracy)) for seen, accuracy in newer)
+    return sorted(merged.items())
 
 
 def _window_start(done):

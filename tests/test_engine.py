@@ -127,6 +127,33 @@ def test_the_projects_templates_give_what_brians_own_code_gives(engine, settings
     assert_identical(engine.run(images, small_network, seed=5), brians_result)
 
 
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_writing_back_only_the_changed_weights_gives_the_same_results(
+        engine, settings, train_set, small_network, tmp_path, monkeypatch, mode):
+    """The delay ring writes every delivered weight back while the weights are small
+    (the test network's are), only the changed ones beyond
+    ``WRITE_ALL_WEIGHTS_UP_TO`` (set to 0 here): the same results as the exact
+    engine's (bit for bit; in fast mode, as ``test_fast_mode_gives_the_spikes_of_exact_mode``)."""
+    monkeypatch.setattr(brian_internals, "WRITE_ALL_WEIGHTS_UP_TO", 0)
+    images = train_set[0][:CHUNK]
+
+    def delivery_code(directory):
+        with open(os.path.join(directory, "code_objects", "input_exc_pre_codeobject.cpp")) as code:
+            return code.read()
+    with Engine(settings.replace(build_dir=str(tmp_path), engine=mode),
+                small_network.delays) as changed_only:
+        assert "!= w) {" in delivery_code(changed_only.directory)
+        result = changed_only.run(images, small_network, seed=5)
+    assert "!= w) {" not in delivery_code(engine.directory)
+    exact = engine.run(images, small_network, seed=5)
+    if mode == "exact":
+        assert_identical(result, exact)
+    else:
+        assert np.array_equal(result.counts, exact.counts)
+        assert np.array_equal(result.network.theta, exact.network.theta)
+        assert np.allclose(result.network.weights, exact.network.weights, rtol=1e-12, atol=0)
+
+
 def test_fast_mode_gives_the_spikes_of_exact_mode(engine, settings, train_set, small_network):
     """Fast mode vectorizes the neurons' integration, whose exp() may differ from the
     scalar one in the last bits of v, and normalizes only the columns whose weights

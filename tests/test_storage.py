@@ -293,6 +293,12 @@ def test_the_running_accuracy_is_computed_block_by_block_as_a_whole(tmp_path, mo
     assert resumed.history == lab.running_accuracy(
         counts, labels, 10, covered=~((np.arange(total) >= lost[0][0]) &
                                       (np.arange(total) < lost[0][1])))
+    # The checkpoint keeps every block's accuracy: with it, none is lost with the log.
+    kept = storage.load_checkpoint(tmp_path)[1]["running_accuracy"]
+    assert [tuple(point) for point in kept] == whole
+    resumed = _TrainingRecord(settings, tmp_path, labels, dict(state, running_accuracy=kept),
+                              data="sha")
+    assert resumed.history == whole
 
 
 def test_kept_chunks_belong_to_one_network_images_and_seed(tmp_path):

@@ -52,10 +52,10 @@ std::vector<int32_t> &columns_now = _delay_ring_{{name}}_columns_now;
 
 {# Fetching memory ahead of its use (GCC and Clang; elsewhere the calls do nothing). #}
 {% macro prefetching() %}
-// Groups ahead of the one delivered whose weights and targets are fetched; synapses
-// ahead for the postsynaptic spikes: far enough for the memory to answer in time, near
-// enough to stay in the cache (4 and 16 were the fastest of 2 to 32 at 400 neurons).
+// Groups ahead of the one delivered whose first cache lines are fetched, and how many
+// lines; synapses ahead for the postsynaptic spikes.
 static const size_t PREFETCH_AHEAD = 4;
+static const int PREFETCH_LINES = 3;
 static const int PREFETCH_AHEAD_SYNAPSES = 16;
 static inline void prefetch_one(const void *address)
 {
@@ -63,14 +63,12 @@ static inline void prefetch_one(const void *address)
     __builtin_prefetch(address);
 #endif
 }
-// The cache lines of [first, end).
+// The first PREFETCH_LINES cache lines (of 64 bytes) of [first, end).
 template <typename T>
-static inline void prefetch_range(const T *first, const T *end)
+static inline void prefetch_start(const T *first, const T *end)
 {
-    if (end <= first)
-        return;
-    for (const char *line = (const char *)first; line < (const char *)end; line += 64)
+    const char *line = (const char *)((uintptr_t)first & ~(uintptr_t)63);
+    for (int k = 0; k < PREFETCH_LINES && line < (const char *)end; k++, line += 64)
         prefetch_one(line);
-    prefetch_one(end - 1);
 }
 {% endmacro %}

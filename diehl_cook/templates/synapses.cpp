@@ -2,19 +2,25 @@
    delivers, at each step, the synapses whose delay has just elapsed, in the order
    Brian's spike queue delivers them: the spikes of the earliest step first, each
    spike's synapses in index order. The code run for each synapse is the one Brian
-   generated for the pathway; with ``lazy_arrival``, the arrival time
-   (``t_arrival = t``) is not stored at all: the other pathway of these synapses (the
-   postsynaptic spikes, the only code that reads it) derives it, when it needs it, from
-   the source's recent spike steps and the synapse's delay: the time of the same step,
-   computed as Brian's clock does.
-   The groups of a step are listed first, and the weights and targets of the group
-   PREFETCH_AHEAD places further on are fetched from memory while a group is delivered
-   (the groups lie scattered over the weights: waiting for each was a third of the
-   delivery's time).
+   generated for the pathway, with two stores left out:
+   - a weight is written back only if the code changed it (most synapses arriving at
+     a neuron that has not fired for a while keep their weight: the depression is
+     eta_pre * x_post with x_post = 0), so an unchanged value is not written to memory,
+     unless ``write_all_weights``: then every weight is written back, and a changed
+     one marked, without a branch (whether a weight changes follows the targets'
+     traces, which the processor cannot predict). Faster while the weights stay in
+     the processor's cache, slower beyond (see brian_internals.use_delay_ring);
+   - with ``lazy_arrival``, the arrival time (``t_arrival = t``) is not stored at all:
+     the other pathway of these synapses (the postsynaptic spikes, the only code that
+     reads it) derives it, when it needs it, from the source's recent spike steps and
+     the synapse's delay: the time of the same step, computed as Brian's clock does.
+   The groups of a step are listed first, and the first cache lines of the weights and
+   targets of the group PREFETCH_AHEAD places further on are fetched while a group is
+   delivered (the groups lie scattered over the weights; the processor's own prefetcher
+   follows a long group once it has begun).
    With ``mark_columns`` (fast mode), both pathways mark the targets whose weights they
-   change (``changed``, without a branch: whether a weight changes depends on the
-   target's trace, which the processor cannot predict), so that the weight normalization
-   (``columns/stateupdate.cpp``) knows the columns it must scale. For the other pathway:
+   change (``changed``), so that the weight normalization (``columns/stateupdate.cpp``)
+   knows the columns it must scale. For the other pathway:
    Brian's loop over the spiking synapses, each given its arrival time (and its mark)
    first, its data fetched a few synapses ahead (its 784 synapses lie one per cache line).
    See brian_internals.use_delay_ring. #}
@@ -32,7 +38,12 @@
 {% block maincode %}
     {% set _store_w = (w ~ '[_idx] = w;') if w is defined else 'no store of w' %}
     {% set _targets = get_array_name(pathway.synapses.variables['_synaptic_post']) %}
-    {% set _mark_store_w = ('changed[' ~ _targets ~ '[_idx]] |= (' ~ w ~ '[_idx] != w); ' ~ _store_w) if (mark_columns and w is defined) else _store_w %}
+    {% set _mark = (' changed[' ~ _targets ~ '[_idx]] = 1;') if mark_columns else '' %}
+    {% if write_all_weights %}
+    {% set _store_changed_w = (('changed[' ~ _targets ~ '[_idx]] |= (' ~ w ~ '[_idx] != w); ') if mark_columns else '') ~ _store_w %}
+    {% else %}
+    {% set _store_changed_w = ('if (' ~ w ~ '[_idx] != w) { ' ~ _store_w ~ _mark ~ ' }') if w is defined else '' %}
+    {% endif %}
     {% set _arrivals = get_array_name(pathway.synapses.variables['t_arrival']) if lazy_arrival else '' %}
     {% set _store_arrival = (_arrivals ~ '[_idx] = t_arrival;') if lazy_arrival else 'no store of t_arrival' %}
     // scalar code
@@ -65,9 +76,9 @@
             const int32_t _first = _ranges[2 * (_g + PREFETCH_AHEAD)];
             const int32_t _end = _ranges[2 * (_g + PREFETCH_AHEAD) + 1];
             {% if w is defined %}
-            prefetch_range(&{{w}}[_first], &{{w}}[_end]);
+            prefetch_start(&{{w}}[_first], &{{w}}[_end]);
             {% endif %}
-            prefetch_range(&{{_targets}}[_first], &{{_targets}}[_end]);
+            prefetch_start(&{{_targets}}[_first], &{{_targets}}[_end]);
         }
         const size_t _end = _ranges[2 * _g + 1];
         // One synapse per (source, target): a group's targets are all different.
@@ -75,7 +86,7 @@
         for (size_t _idx = _ranges[2 * _g]; _idx < _end; _idx++)
         {
             const size_t _vectorisation_idx = _idx;
-            {{vector_code|map('replace', _store_w, _mark_store_w)|map('replace', _store_arrival, '')|list|autoindent}}
+            {{vector_code|map('replace', _store_w, _store_changed_w)|map('replace', _store_arrival, '')|list|autoindent}}
         }
     }
     {% else %}
