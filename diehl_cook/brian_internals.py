@@ -118,6 +118,13 @@ def delete_run_inputs(device, directory):
                 os.remove(path)
 
 
+def last_run_seconds(device):
+    """The duration of the last run's simulation loop as the program measured it
+    (without reading its inputs or writing its results): CPU time with Brian 2.9
+    (``std::clock``), wall time from Brian 2.10 on."""
+    return float(device._last_run_time)
+
+
 def compilation_interrupted(error):
     """Whether ``error``, raised by ``device.build``, means that ``make`` was stopped
     by Ctrl+C.

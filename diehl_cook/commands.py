@@ -299,7 +299,10 @@ def _bench_engine(settings, network, images, label, profile=False):
     the compiled program included) and measure the peak memory of this process and
     the program during it. A run of STARTUP_IMAGES images gives a run's fixed cost;
     ``per_presentation`` is the rest: (CPU of the run - CPU of the short run) /
-    (presentations of the run - presentations of the short run). With ``profile``, a
+    (presentations of the run - presentations of the short run), and ``loop_ms`` the
+    run's simulation loop alone as the program timed it (CPU time with Brian 2.9, wall
+    time from 2.10), per presentation: steadier at 6,400 neurons, where the start-up
+    (seconds) varies more than the run's difference can show. With ``profile``, a
     second, profiled program on the same images gives the time of each object."""
     engine, build = _timed(lambda: Engine(settings, network.delays))
     print(f"{label}: engine build (generate + compile, or reuse) {build:.1f} s", flush=True)
@@ -309,6 +312,7 @@ def _bench_engine(settings, network, images, label, profile=False):
             with PeakMemory() as memory, CpuTime() as cpu:
                 result, seconds = _timed(lambda: engine.run(part, network, seed=1))
             runs.append((result, seconds, cpu.seconds))
+        loop = engine.loop_seconds()
     (short, short_wall, short_cpu), (result, seconds, cpu_seconds) = runs
     extra = max(int(result.presentations.sum()) - int(short.presentations.sum()), 1)
     figures = dict(build_seconds=round(build, 1),
@@ -318,11 +322,13 @@ def _bench_engine(settings, network, images, label, profile=False):
                                     seconds=round(short_wall, 3), cpu_seconds=round(short_cpu, 3)),
                    per_presentation=dict(
                        ms=round(1000 * (seconds - short_wall) / extra, 2),
-                       cpu_ms=round(1000 * (cpu_seconds - short_cpu) / extra, 2)),
+                       cpu_ms=round(1000 * (cpu_seconds - short_cpu) / extra, 2),
+                       loop_ms=round(1000 * loop / int(result.presentations.sum()), 2)),
                    peak_memory_mib=round(memory.peak / 2 ** 20))
     print(f"  without the run's start-up ({short_cpu:.2f} s CPU): "
           f"{figures['per_presentation']['cpu_ms']:.2f} ms CPU, "
-          f"{figures['per_presentation']['ms']:.2f} ms wall per presentation")
+          f"{figures['per_presentation']['ms']:.2f} ms wall per presentation; "
+          f"the simulation loop alone {figures['per_presentation']['loop_ms']:.2f} ms")
     print(f"  peak memory (Python and the program) {figures['peak_memory_mib']} MiB")
     if profile:
         with Engine(settings, network.delays, profile=True) as profiled:

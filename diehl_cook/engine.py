@@ -341,6 +341,11 @@ class Engine:
         brian_internals.forget_record_shapes([o["counts"], o["cycles"]])
         return o
 
+    def loop_seconds(self):
+        """The duration of the last run's simulation loop, as the program measured it
+        (``brian_internals.last_run_seconds``); None in runtime mode."""
+        return brian_internals.last_run_seconds(self._device) if self.directory else None
+
     def profiling_info(self):
         """Seconds spent in each code object during the last run (``profile=True``
         only): a list of (name, seconds), largest first. Names say the object and

@@ -175,8 +175,9 @@ class _TrainingRecord:
         self.history = _merged_history(state.get("running_accuracy", []), logged)
         if self.uncovered:
             print(f"the training log of {folder} lacks the responses to images "
-                  f"{_stretches(self.uncovered)}: the checkpoint goes on, the running "
-                  f"accuracy skips them")
+                  f"{_stretches(self.uncovered)}: the checkpoint goes on; what is drawn "
+                  f"from the log skips them (the running accuracy too, where the "
+                  f"checkpoint does not keep it)")
         self.first = _window_start(done)
         self.counts, self.covered = storage.load_training_counts(folder, done, settings.n_e,
                                                                  first=self.first)

@@ -38,11 +38,15 @@
 {% block maincode %}
     {% set _store_w = (w ~ '[_idx] = w;') if w is defined else 'no store of w' %}
     {% set _targets = get_array_name(pathway.synapses.variables['_synaptic_post']) %}
-    {% set _mark = (' changed[' ~ _targets ~ '[_idx]] = 1;') if mark_columns else '' %}
-    {% if write_all_weights %}
-    {% set _store_changed_w = (('changed[' ~ _targets ~ '[_idx]] |= (' ~ w ~ '[_idx] != w); ') if mark_columns else '') ~ _store_w %}
+    {# The store of w that replaces Brian's (the weight still holds its old value) #}
+    {% if w is not defined %}
+    {% set _store_changed_w = _store_w %}
+    {% elif write_all_weights %}
+    {% set _mark = ('changed[' ~ _targets ~ '[_idx]] |= (' ~ w ~ '[_idx] != w); ') if mark_columns else '' %}
+    {% set _store_changed_w = _mark ~ _store_w %}
     {% else %}
-    {% set _store_changed_w = ('if (' ~ w ~ '[_idx] != w) { ' ~ _store_w ~ _mark ~ ' }') if w is defined else '' %}
+    {% set _mark = (' changed[' ~ _targets ~ '[_idx]] = 1;') if mark_columns else '' %}
+    {% set _store_changed_w = 'if (' ~ w ~ '[_idx] != w) { ' ~ _store_w ~ _mark ~ ' }' %}
     {% endif %}
     {% set _arrivals = get_array_name(pathway.synapses.variables['t_arrival']) if lazy_arrival else '' %}
     {% set _store_arrival = (_arrivals ~ '[_idx] = t_arrival;') if lazy_arrival else 'no store of t_arrival' %}
