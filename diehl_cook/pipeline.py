@@ -78,10 +78,10 @@ def _train(settings, folder, images, labels, resume, command):
 
 
 def running_accuracy(folder, network, labels):
-    """The running accuracy of the training of the network in ``folder``: recomputed
-    from its training log when the folder holds a checkpoint further on than the saved
-    network (a training still under way), else as its metadata records it. ``labels``:
-    the MNIST training labels. Returns (history, examples per pass)."""
+    """The running accuracy of the training of the network in ``folder``: from its
+    checkpoint and training log when the folder holds a checkpoint further on than the
+    saved network (a training still under way), else as its metadata records it.
+    ``labels``: the MNIST training labels. Returns (history, examples per pass)."""
     history = network.metadata.get("running_accuracy") or []
     per_pass = network.metadata.get("examples_per_epoch", len(labels))
     checkpoint = storage.load_checkpoint(folder)
@@ -90,7 +90,8 @@ def running_accuracy(folder, network, labels):
     state = checkpoint[1]
     per_pass, done = state["examples"], state["done"]
     order = np.arange(done) % per_pass
-    return _logged_running_accuracy(folder, done, network.n_e, labels[order])[0], per_pass
+    logged = _logged_running_accuracy(folder, done, network.n_e, labels[order])[0]
+    return _merged_history(state.get("running_accuracy", []), logged), per_pass
 
 
 def changed_parameters(recorded):

@@ -393,7 +393,8 @@ def test_a_checkpoint_records_the_parameters_and_a_resume_names_the_changed_ones
 def test_running_accuracy_of_a_training_under_way_comes_from_its_log(tmp_path, monkeypatch):
     """A saved network records its running accuracy; a folder whose checkpoint is further
     on (a training still under way) has it recomputed from the training log, over the
-    passes so far (image k of a pass is training image k % examples)."""
+    passes so far (image k of a pass is training image k % examples), and taken from the
+    checkpoint's record where the log is lost."""
     from diehl_cook.storage import save_training_counts
     monkeypatch.setattr(p, "UPDATE_INTERVAL", 4)
     n_e, examples = 3, 8
@@ -410,6 +411,12 @@ def test_running_accuracy_of_a_training_under_way_comes_from_its_log(tmp_path, m
     history, per_pass = pipeline.running_accuracy(tmp_path, load_network(tmp_path), labels)
     assert per_pass == examples
     assert history == [(8, 1.0), (12, 1.0), (16, 1.0)]
+    # Blocks whose log is lost come from the checkpoint's own record, where it has them.
+    os.remove(tmp_path / "training_log" / "counts_00000000.npz")
+    save_checkpoint(tmp_path, net, dict(done=16, seed=0, examples=examples,
+                                        running_accuracy=[[8, 0.5], [12, 1.0]]))
+    history, _ = pipeline.running_accuracy(tmp_path, load_network(tmp_path), labels)
+    assert history == [(8, 0.5), (12, 1.0), (16, 1.0)]
 
 
 def test_values_read_from_a_network_folder_are_checked(tmp_path):
