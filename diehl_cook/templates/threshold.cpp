@@ -6,6 +6,7 @@
    calls would no longer be interleaved with the collection, though still in order). #}
 {# USES_VARIABLES { N } #}
 {% extends 'brian/threshold.cpp' %}
+{% import 'marked.cpp' as marked %}
 
 {% block extra_headers %}
 #include <cstring>
@@ -30,20 +31,12 @@
         _all[_idx] = _cond;
     }
     long _count = 0;
-    for(size_t _word=0; _word<N; _word+=8)
-    {
-        uint64_t _eight;
-        memcpy(&_eight, _all + _word, 8);
-        if (_eight == 0)
-            continue;
-        for(size_t _idx=_word; _idx<_word+8 && _idx<N; _idx++)
-            if(_all[_idx]) {
+    {% call marked.each_marked('_all') %}
                 {{_eventspace}}[_count++] = _idx;
                 {% if _uses_refractory %}
                 {{not_refractory}}[_idx] = false;
                 {{lastspike}}[_idx] = {{t}};
                 {% endif %}
-            }
-    }
+    {% endcall %}
     {{_eventspace}}[N] = _count;
 {% endblock %}

@@ -11,6 +11,7 @@
    in the code Brian generated, but a call of a random function) takes Brian's loop. #}
 {# USES_VARIABLES { N } #}
 {% extends 'brian/threshold.cpp' %}
+{% import 'marked.cpp' as marked %}
 
 {% block extra_headers %}
 {{ super() }}
@@ -42,21 +43,12 @@
         _mark[_idx] = _draws | _cond;
     }
     long _count = 0;
-    for(size_t _word=0; _word<N; _word+=8)
-    {
-        uint64_t _eight;
-        memcpy(&_eight, _mark + _word, 8);
-        if (_eight == 0)
-            continue;
-        for(size_t _idx=_word; _idx<_word+8 && _idx<N; _idx++)
-            if(_mark[_idx])
-            {
+    {% call marked.each_marked('_mark') %}
                 const size_t _vectorisation_idx = _idx;
                 {{vector_code|autoindent}}
                 if(_cond)
                     {{_eventspace}}[_count++] = _idx;
-            }
-    }
+    {% endcall %}
     {{_eventspace}}[N] = _count;
     {% endif %}
 {% endblock %}
