@@ -91,8 +91,10 @@ POWER_LAW = "w = clip(w + eta_power * (pre - x_tar) * clip(w_max - w, 0, w_max)*
 # exponential, on a post spike: dw = eta (x_pre exp(-beta w) - x_tar exp(-beta (w_max - w)))
 EXPONENTIAL = ("w = clip(w + eta_post * (pre * exp(-beta * w) "
                "- x_tar_exponential * exp(-beta * (w_max - w))), 0, w_max)")
-# pre-and-post, on a pre spike: dw = -eta_pre x_post w^mu (and the power law on a post spike)
+# pre-and-post, on a pre spike: dw = -eta_pre x_post w^mu; on a post spike the power law's
+# form with its own eta (eta_pre_post)
 PRE_POST_DEPRESSION = "w = clip(w - eta_pre * post1_post * w**mu, 0, w_max)"
+PRE_POST_POTENTIATION = POWER_LAW.replace("eta_power", "eta_pre_post")
 # triplet (released code), on a pre spike: dw = -eta_pre x_post1; on a post spike:
 # dw = eta_post x_pre x_post2, with x_post2 from before this spike
 TRIPLET_DEPRESSION = "w = clip(w - eta_pre * post1_post, 0, w_max)"
@@ -110,7 +112,7 @@ class LearningRule:
 LEARNING_RULES = {
     "power-law": LearningRule("", POWER_LAW, post_traces=False),
     "exponential": LearningRule("", EXPONENTIAL, post_traces=False),
-    "pre-post": LearningRule(PRE_POST_DEPRESSION, POWER_LAW, post_traces=True),
+    "pre-post": LearningRule(PRE_POST_DEPRESSION, PRE_POST_POTENTIATION, post_traces=True),
     "triplet": LearningRule(TRIPLET_DEPRESSION, TRIPLET_POTENTIATION, post_traces=True),
 }
 assert tuple(LEARNING_RULES) == p.LEARNING_RULES
@@ -196,7 +198,8 @@ def model_namespace():
         tau_ge=p.TAU_GE, tau_gi=p.TAU_GI,
         tau_pre=p.TAU_PRE, tau_post1=p.TAU_POST1, tau_post2=p.TAU_POST2,
         post1_decay=np.exp(-p.DT / p.TAU_POST1), post2_decay=np.exp(-p.DT / p.TAU_POST2),
-        eta_pre=p.ETA_PRE, eta_post=p.ETA_POST, eta_power=p.ETA_POWER_LAW, mu=p.MU, x_tar=p.X_TAR, beta=p.BETA,
+        eta_pre=p.ETA_PRE, eta_post=p.ETA_POST, eta_power=p.ETA_POWER_LAW,
+        eta_pre_post=p.ETA_PRE_POST, mu=p.MU, x_tar=p.X_TAR, beta=p.BETA,
         x_tar_exponential=p.X_TAR_EXPONENTIAL,
         w_max=p.W_MAX,
         w_exc_inh=p.W_EXC_INH, weight_sum=p.WEIGHT_SUM,

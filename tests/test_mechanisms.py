@@ -125,9 +125,15 @@ def x_pre(t_post, t_pre):
     return np.exp(-(t_post - t_pre) / float(p.TAU_PRE))
 
 
-def power_law(w, x):
+def power_law(w, x, eta=None):
     """Paper, rule 1 (and rule 3 at a post spike): dw = eta (x_pre - x_tar)(w_max - w)^mu."""
-    return p.ETA_POWER_LAW * (x - p.X_TAR) * (p.W_MAX - w) ** p.MU
+    eta = p.ETA_POWER_LAW if eta is None else eta
+    return eta * (x - p.X_TAR) * (p.W_MAX - w) ** p.MU
+
+
+def pre_post_potentiation(w, x):
+    """Rule 3 at a post spike: the power law's formula with the rule's own eta."""
+    return power_law(w, x, eta=p.ETA_PRE_POST)
 
 
 def exponential(w, x):
@@ -143,7 +149,7 @@ def mu(request, monkeypatch):
     return request.param
 
 
-POST_SPIKE_RULES = {"power-law": power_law, "exponential": exponential, "pre-post": power_law}
+POST_SPIKE_RULES = {"power-law": power_law, "exponential": exponential, "pre-post": pre_post_potentiation}
 
 
 def pre_then_post(rule, w0, gap):
@@ -165,7 +171,7 @@ def test_post_after_pre_changes_w_by_the_papers_formula(rule, gap, w0, mu):
     follows x_pre - x_tar whatever w: the weight rises, then falls."""
     w, x = pre_then_post(rule, w0, gap)
     assert w == pytest.approx(min(max(w0 + POST_SPIKE_RULES[rule](w0, x), 0), 1), rel=1e-12)
-    if POST_SPIKE_RULES[rule] is power_law:
+    if POST_SPIKE_RULES[rule] in (power_law, pre_post_potentiation):
         assert (x > p.X_TAR) == (gap == 5 * ms)
         assert np.sign(w - w0) == np.sign(x - p.X_TAR)
 
