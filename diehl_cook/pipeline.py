@@ -94,12 +94,33 @@ def running_accuracy(folder, network, labels):
     return _merged_history(state.get("running_accuracy", []), logged), per_pass
 
 
-def changed_parameters(recorded):
+# The constants of parameters.py that only a training reads: a frozen network does
+# not depend on them (its weights, theta, theta_plus and inhibition weight are its own).
+LEARNING_ONLY = frozenset({
+    "LEARNING_RULE", "LEARNING_RULES", "ETA_PRE", "ETA_POST", "ETA_POWER_LAW",
+    "ETA_PRE_POST", "MU", "X_TAR", "X_TAR_EXPONENTIAL", "BETA", "W_MAX", "PRE_TRACE",
+    "TAU_PRE", "TAU_POST1", "TAU_POST2", "TAU_THETA", "THETA_INIT", "THETA_PLUS",
+    "W_INH_EXC", "W_INIT_SCALE", "W_INIT_OFFSET", "WEIGHT_SUM", "SIZES", "UPDATE_INTERVAL",
+    "N_E_DEFAULT"})
+
+
+def changed_parameters(recorded, frozen=False):
     """"NAME old -> new" for each constant of parameters.py whose value differs from
-    ``recorded`` (a checkpoint's record; older checkpoints have none)."""
+    ``recorded`` (a checkpoint's or a network's record; older ones have none); with
+    ``frozen``, only those that a frozen network's labelling or test reads."""
     now = storage.model_parameters()
     return [f"{name} {recorded[name]} -> {now[name]}" for name in sorted(now)
-            if name in recorded and recorded[name] != now[name]]
+            if name in recorded and recorded[name] != now[name]
+            and not (frozen and name in LEARNING_ONLY)]
+
+
+def note_changed_parameters(network, phase):
+    """Say so when parameters.py has changed, since ``network`` was trained, in a
+    constant that its ``phase`` ("labelling" or "test") reads."""
+    changed = changed_parameters(network.metadata.get("parameters") or {}, frozen=True)
+    if changed:
+        print(f"note: parameters.py has changed since this network was trained "
+              f"({'; '.join(changed)}); the {phase} runs with the values of now")
 
 
 def _start(settings, folder, n_images, resume, data):
@@ -313,6 +334,7 @@ def label(settings, folder, images, labels):
     storage.load_network(folder)    # a folder that is no network is refused untouched
     with ownership.Claim(folder, "a labelling"):
         network = storage.load_network(folder)
+        note_changed_parameters(network, "labelling")
         settings = settings.replace(phase="labelling", seed=network.seed + LABELLING_SEED_OFFSET)
         result = respond(settings, network, images, folder)
         network.assignments = lab.assign_labels(result.counts, labels)
@@ -330,6 +352,7 @@ def test(settings, folder, images, labels, repeats=1):
     evaluation. Returns the scores of each repeat (``labels.evaluate``, plus
     ``presentations_per_image``) and the responses of all repeats."""
     network = storage.load_network(folder, need_assignments=True)
+    note_changed_parameters(network, "test")
     settings = settings.replace(phase="testing", seed=network.seed + TEST_SEED_OFFSET)
     settings.replace(n_e=network.n_e).check_memory(
         images=len(images) * repeats, flags="--examples x --repeats (images shown)")

@@ -390,6 +390,24 @@ def test_a_checkpoint_records_the_parameters_and_a_resume_names_the_changed_ones
     assert pipeline.changed_parameters({}) == []          # a checkpoint of version 0.2
 
 
+def test_labelling_and_test_name_the_changed_constants_that_they_read(monkeypatch, capsys):
+    """A frozen phase notes a changed constant that it reads (the step, a time
+    constant), not one that only a training reads (a learning rate)."""
+    network = make()
+    network.metadata["parameters"] = storage.model_parameters()
+    pipeline.note_changed_parameters(network, "test")
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(p, "ETA_PRE", 0.5)
+    pipeline.note_changed_parameters(network, "test")
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(p, "TAU_E", 2 * p.TAU_E)
+    pipeline.note_changed_parameters(network, "labelling")
+    note = capsys.readouterr().out
+    assert "TAU_E 100. ms -> 200. ms" in note and "ETA_PRE" not in note and "labelling" in note
+    # every learning-only name is a constant of parameters.py (no typo hides a change)
+    assert pipeline.LEARNING_ONLY <= set(storage.model_parameters())
+
+
 def test_running_accuracy_of_a_training_under_way_comes_from_its_log(tmp_path, monkeypatch):
     """A saved network records its running accuracy; a folder whose checkpoint is further
     on (a training still under way) has it recomputed from the training log, over the
