@@ -97,13 +97,15 @@ class Classifier:
         """The classifier of a labelled network folder (options: see ``__init__``)."""
         return cls(storage.load_network(folder, need_assignments=True), **options)
 
-    def classify(self, images):
+    def classify(self, images, draw=0):
         """Classify one image (28, 28) or a batch (n, 28, 28) or (n, 784), uint8
-        0..255 or float 0..1. Returns a ``Classification``."""
+        0..255 or float 0..1. ``draw`` picks another Poisson input for each image
+        (0, the default, is the one ``classify`` always gives): answers over several
+        draws tell how much an accuracy owes to its draws. Returns a ``Classification``."""
         batch = as_batch(images)
         if self._engine is None:
             self._engine = Engine(self.settings, self.network.delays)
-        runs = [self._engine.run(image[None], self.network, self.image_seed(image))
+        runs = [self._engine.run(image[None], self.network, self.image_seed(image, draw))
                 for image in batch]
         counts = np.concatenate([run.counts for run in runs])
         scores = labels.class_scores(counts, self.network.assignments)
@@ -111,11 +113,13 @@ class Classifier:
                               np.where(np.isinf(scores), np.nan, scores), counts,
                               np.concatenate([run.presentations for run in runs]))
 
-    def image_seed(self, image):
-        """The seed of the Poisson input for ``image`` (28, 28) uint8: from its pixels
-        and the network's test seed only."""
-        pixels = int.from_bytes(hashlib.sha256(np.ascontiguousarray(image).tobytes())
-                                .digest()[:8], "little")
+    def image_seed(self, image, draw=0):
+        """The seed of the Poisson input for ``image`` (28, 28) uint8: from its pixels,
+        the network's test seed and ``draw`` only."""
+        content = np.ascontiguousarray(image).tobytes()
+        if draw:
+            content += int(draw).to_bytes(8, "little")
+        pixels = int.from_bytes(hashlib.sha256(content).digest()[:8], "little")
         return chunk_seed(self.settings.seed, pixels)
 
     def close(self):

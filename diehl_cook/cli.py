@@ -170,7 +170,7 @@ def _tutorial(parser):
 
 
 def _sweep(parser):
-    _run_options(parser, jobs=False)       # one process: see commands.sweep
+    _run_options(parser, jobs=False)       # one process: see research.sweep
     parser.add_argument("parameter", help="name of a constant in diehl_cook/parameters.py")
     parser.add_argument("values", nargs="+", help="values to try (numbers, or words such as add)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -223,6 +223,10 @@ def _pictures(parser):
                              "n400 and n1600)")
     parser.add_argument("--per-digit", type=int, default=100,
                         help="MNIST test images per digit (the first of each)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="show each image this many times, with Poisson draws of its "
+                             "own; the figures are the means (default: 3; one draw moves an "
+                             "accuracy on 1,000 images by about a point)")
     parser.add_argument("--mnist-dir", default=None, help=MNIST_HELP)
     parser.add_argument("--json", default="runs/pictures.json",
                         help="write the figures here ('-': to standard output)")
@@ -265,6 +269,9 @@ def _download(parser):
                         help="base URL of the files")
     parser.add_argument("--verify", action="store_true", help="only verify existing files")
 
+
+# The commands that ``research`` runs; ``commands`` runs the others.
+RESEARCH = ("compare", "benchmark", "sweep", "calibrate", "pictures", "tutorial")
 
 COMMANDS = {
     "train": (_train, "train a network on MNIST without labels (STDP) and save it",
@@ -348,7 +355,7 @@ def main(argv=None, command=None):
     args = parser.parse_args(argv)
     with signals_stop_the_run():
         try:
-            from . import commands    # imports Brian: only once there is work to do
+            from . import commands, research    # import Brian: only once there is work to do
             from .brian_internals import keep_no_files
         except KeyboardInterrupt as stop:       # stopped while loading: nothing done yet
             exit_stopped(stop)
@@ -358,7 +365,7 @@ def main(argv=None, command=None):
             paths.fill_defaults(args)
             commands.check_outputs(args)
             with commands.output_streams(args):
-                getattr(commands, args.command)(args)
+                getattr(research if args.command in RESEARCH else commands, args.command)(args)
         except DiehlCookError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)

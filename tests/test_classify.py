@@ -198,6 +198,11 @@ def test_one_image_one_answer_in_any_batch_and_order(settings, train_set, tmp_pa
     assert np.array_equal(alone.counts[0], answer.counts[5])
     # different pictures get draws of their own (not one shared stream)
     assert classifier.image_seed(batch[0]) != classifier.image_seed(batch[1])
+    # another draw of the same pictures: other spikes, and the same again when repeated
+    second = classifier.classify(batch[:6], draw=1)
+    assert not np.array_equal(second.counts, answer.counts)
+    assert np.array_equal(classifier.classify(batch[:6], draw=1).counts, second.counts)
+    assert np.array_equal(classifier.classify(batch[:6], draw=0).counts, answer.counts)
     classifier.close()
 
 
@@ -269,3 +274,16 @@ def test_the_picture_forms_of_pictures_py_read_back_as_their_digits(train_set, t
         ink[form] = converted.sum()
     pens = [ink[f"pen, {width} (280 x 280)"] for width in ("thin", "medium", "thick")]
     assert pens[0] < pens[1] < pens[2]
+
+
+def test_nearest_digits_and_shape_measure_what_they_say(train_set):
+    """The nearest-neighbour reading gives a training image its own label and a
+    shifted copy of it the same; ``shape`` gives a drawn box its size, centre and ink."""
+    from diehl_cook import experiments
+    images, labels = train_set
+    read = experiments.nearest_digits(images[:20], images, labels, k=1)
+    assert np.array_equal(read, labels[:20])
+    box = np.zeros((1, 28, 28))
+    box[0, 4:10, 6:9] = 255                     # 6 rows x 3 columns of full ink
+    height, width, row, col, ink = experiments.shape(box)[0]
+    assert (height, width, row, col, ink) == (6, 3, 6.5, 7.0, 18.0)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from diehl_cook import cli, commands, data
+from diehl_cook import cli, data, research
 from diehl_cook import parameters as p
 from diehl_cook.errors import DiehlCookError, MnistError, SettingsError, SilentNetworkError, StorageError
 from diehl_cook.settings import ENGINE_MODES, RunSettings
@@ -107,8 +107,8 @@ def test_sweep_checks_its_constants_and_held_out_images_before_any_work(
 
 
 def test_a_swept_integer_stays_an_integer():
-    assert commands._constant_value("UPDATE_INTERVAL", "10000", 100) == 10000
-    assert isinstance(commands._constant_value("UPDATE_INTERVAL", "10000", 100), int)
+    assert research._constant_value("UPDATE_INTERVAL", "10000", 100) == 10000
+    assert isinstance(research._constant_value("UPDATE_INTERVAL", "10000", 100), int)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -138,7 +138,7 @@ def test_a_sweep_measures_on_training_images_it_neither_trains_nor_labels_on(mni
     """Choosing a setting by the held-out images leaves the test set unseen."""
     args = argparse.Namespace(held_out=10000, train=1000, label=2000, test=10000,
                               mnist_dir=mnist_path)
-    (train, train_labels), (measured, measured_labels), name = commands._sweep_images(args)
+    (train, train_labels), (measured, measured_labels), name = research._sweep_images(args)
     assert len(train) == 2000 and len(measured) == 10000
     first, first_labels = data.load("training", mnist_path, limit=2000)
     assert np.array_equal(train, first) and np.array_equal(train_labels, first_labels)
