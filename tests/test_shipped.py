@@ -55,7 +55,7 @@ def readme_rows(page="README.md"):
 
 def test_the_shipped_networks_are_found():
     folders = shipped_folders()
-    assert {"weights/n100", "weights/n400", "weights/n1600"} <= set(folders)
+    assert {"weights/n100", "weights/n400", "weights/n1600", "weights/n6400"} <= set(folders)
 
 
 @pytest.mark.parametrize("folder", shipped_folders())
@@ -94,7 +94,8 @@ def test_a_shipped_evaluation_is_its_repeats(folder):
 def test_the_readme_results_are_the_shipped_evaluations(page):
     rows = readme_rows(page)
     if page in ("README.md", "docs/results.md"):
-        assert {"weights/n100", "weights/n400", "weights/n1600"} <= {row[0] for row in rows}
+        assert {"weights/n100", "weights/n400", "weights/n1600",
+                "weights/n6400"} <= {row[0] for row in rows}
     for folder, accuracy, sd, line in rows:
         result = load_evaluation(os.path.join(ROOT, folder))
         assert result is not None, f"README row names {folder}, which has no evaluation.json"
