@@ -13,6 +13,7 @@ import threading
 from contextlib import contextmanager
 
 from . import __version__, paths
+from .report import show_messages
 
 # Defaults shown in --help. They mirror parameters.py and settings.py (not
 # imported here, because they import Brian); tests/test_cli.py checks they agree.
@@ -361,6 +362,7 @@ def main(argv=None, command=None):
             exit_stopped(stop)
         keep_no_files()
         from .errors import DiehlCookError
+        show_messages()
         try:
             paths.fill_defaults(args)
             commands.check_outputs(args)

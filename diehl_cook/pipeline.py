@@ -14,6 +14,7 @@ from . import __version__
 from . import labels as lab
 from . import ownership
 from . import parameters as p
+from . import report
 from . import storage
 from .errors import DivergedError, StorageError
 from .network import TrainedNetwork
@@ -44,8 +45,8 @@ def train(settings, folder, images, labels, resume=False, command=None):
     if not resume:
         kept = storage.set_aside(folder)
         if kept:
-            print(f"{folder} held an earlier training: kept as {kept} (to continue an "
-                  f"interrupted training instead, move it back and use --resume)")
+            report.say(f"{folder} held an earlier training: kept as {kept} (to continue an "
+                       f"interrupted training instead, move it back and use --resume)")
     ownership.mark(folder, ownership.NETWORK_MARKER)
     with ownership.Claim(folder, "a training"):
         return _train(settings, folder, images, labels, resume, command)
@@ -119,8 +120,8 @@ def note_changed_parameters(network, phase):
     constant that its ``phase`` ("labelling" or "test") reads."""
     changed = changed_parameters(network.metadata.get("parameters") or {}, frozen=True)
     if changed:
-        print(f"note: parameters.py has changed since this network was trained "
-              f"({'; '.join(changed)}); the {phase} runs with the values of now")
+        report.note(f"note: parameters.py has changed since this network was trained "
+                    f"({'; '.join(changed)}); the {phase} runs with the values of now")
 
 
 def _start(settings, folder, n_images, resume, data):
@@ -146,7 +147,7 @@ def _start(settings, folder, n_images, resume, data):
                    for name in ("theta_plus", "w_inh_exc") if differ.pop(name, None) is not None]
         for _, name, old, new in changes:
             setattr(network, name, new)
-            print(f"{name} changes from {old:g} to {new:g} from image {state['done']} on")
+            report.say(f"{name} changes from {old:g} to {new:g} from image {state['done']} on")
         state = dict(state, value_changes=state.get("value_changes", []) + changes)
     if differ:
         raise StorageError(
@@ -164,11 +165,12 @@ def _start(settings, folder, n_images, resume, data):
             f"the MNIST training images or labels are not those the training in {folder} "
             f"started with (their SHA-256 differs): resume with the same files (--mnist-dir, "
             f"$MNIST_DIR), or start without --resume")
-    print(f"resuming {folder} after {state['done']} of {total} images")
+    report.say(f"resuming {folder} after {state['done']} of {total} images")
     changed = changed_parameters(state.get("parameters", {}))
     if changed:
-        print(f"note: parameters.py has changed since the last checkpoint ({'; '.join(changed)}); "
-              f"the training goes on with the values of now, which its metadata will record")
+        report.note(f"note: parameters.py has changed since the last checkpoint "
+                    f"({'; '.join(changed)}); the training goes on with the values of now, "
+                    f"which its metadata will record")
     return network, state
 
 
@@ -196,10 +198,10 @@ class _TrainingRecord:
         # training log that was lost (or not copied with the checkpoint).
         self.history = _merged_history(state.get("running_accuracy", []), logged)
         if self.uncovered:
-            print(f"the training log of {folder} lacks the responses to images "
-                  f"{_stretches(self.uncovered)}: the checkpoint goes on; what is drawn "
-                  f"from the log skips them (the running accuracy too, where the "
-                  f"checkpoint does not keep it)")
+            report.note(f"the training log of {folder} lacks the responses to images "
+                        f"{_stretches(self.uncovered)}: the checkpoint goes on; what is drawn "
+                        f"from the log skips them (the running accuracy too, where the "
+                        f"checkpoint does not keep it)")
         self.first = _window_start(done)
         self.counts, self.covered = storage.load_training_counts(folder, done, settings.n_e,
                                                                  first=self.first)
@@ -317,11 +319,11 @@ def respond(settings, network, images, folder):
         storage.check_writable(keep, folder=True)
         settings = settings.replace(keep=keep)
     except StorageError:
-        print(f"{folder} is read-only: an interrupted {settings.phase} will start again")
+        report.say(f"{folder} is read-only: an interrupted {settings.phase} will start again")
     kept = kept_images(settings, len(images))
     if kept:
-        print(f"continuing the interrupted {settings.phase} of {folder}: {kept} of "
-              f"{len(images)} images were done")
+        report.say(f"continuing the interrupted {settings.phase} of {folder}: {kept} of "
+                   f"{len(images)} images were done")
     result = run_phase(settings, network, images)
     if settings.keep:
         storage.remove_partial(settings.keep)

@@ -29,3 +29,16 @@ def test_no_function_takes_more_than_6_parameters():
         return len([n for n in names if n not in ("self", "cls")]) + bool(args.vararg) + bool(args.kwarg)
     many = [f"{file}:{f.name} ({count(f)})" for file, f in functions() if count(f) > 6]
     assert not many
+
+
+def test_only_the_command_layer_prints():
+    """The library says what it does through ``diehl_cook.report`` (a logger), so that a
+    program using it as a library decides what is shown; only the command line prints."""
+    command_layer = {"cli.py", "commands.py", "research.py", "paths.py", "report.py"}
+    printing = []
+    for name in sorted(os.listdir(PACKAGE)):
+        if name.endswith(".py") and name not in command_layer:
+            tree = ast.parse(open(os.path.join(PACKAGE, name)).read())
+            printing += [f"{name}:{node.lineno}" for node in ast.walk(tree)
+                         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"]
+    assert not printing

@@ -1,5 +1,6 @@
 """Network folders: round trip, and clear errors for what can go wrong."""
 import json
+import logging
 import os
 import re
 import subprocess
@@ -390,20 +391,22 @@ def test_a_checkpoint_records_the_parameters_and_a_resume_names_the_changed_ones
     assert pipeline.changed_parameters({}) == []          # a checkpoint of version 0.2
 
 
-def test_labelling_and_test_name_the_changed_constants_that_they_read(monkeypatch, capsys):
+def test_labelling_and_test_name_the_changed_constants_that_they_read(monkeypatch, caplog):
     """A frozen phase notes a changed constant that it reads (the step, a time
     constant), not one that only a training reads (a learning rate)."""
     network = make()
     network.metadata["parameters"] = storage.model_parameters()
+    caplog.set_level(logging.INFO, logger="diehl_cook")
     pipeline.note_changed_parameters(network, "test")
-    assert capsys.readouterr().out == ""
+    assert caplog.text == ""
     monkeypatch.setattr(p, "ETA_PRE", 0.5)
     pipeline.note_changed_parameters(network, "test")
-    assert capsys.readouterr().out == ""
+    assert caplog.text == ""
     monkeypatch.setattr(p, "TAU_E", 2 * p.TAU_E)
     pipeline.note_changed_parameters(network, "labelling")
-    note = capsys.readouterr().out
+    note = caplog.text
     assert "TAU_E 100. ms -> 200. ms" in note and "ETA_PRE" not in note and "labelling" in note
+    assert [record.levelname for record in caplog.records] == ["WARNING"]
     # every learning-only name is a constant of parameters.py (no typo hides a change)
     assert pipeline.LEARNING_ONLY <= set(storage.model_parameters())
 
