@@ -7,13 +7,18 @@ from conftest import ROOT
 PACKAGE = os.path.join(ROOT, "diehl_cook")
 
 
-def functions():
+def modules():
+    """(file name, syntax tree) of each module of the package."""
     for name in sorted(os.listdir(PACKAGE)):
         if name.endswith(".py"):
-            tree = ast.parse(open(os.path.join(PACKAGE, name)).read())
-            for node in ast.walk(tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    yield name, node
+            yield name, ast.parse(open(os.path.join(PACKAGE, name)).read())
+
+
+def functions():
+    for name, tree in modules():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield name, node
 
 
 def test_no_function_is_longer_than_60_lines():
@@ -35,10 +40,7 @@ def test_only_the_command_layer_prints():
     """The library says what it does through ``diehl_cook.report`` (a logger), so that a
     program using it as a library decides what is shown; only the command line prints."""
     command_layer = {"cli.py", "commands.py", "research.py", "paths.py", "report.py"}
-    printing = []
-    for name in sorted(os.listdir(PACKAGE)):
-        if name.endswith(".py") and name not in command_layer:
-            tree = ast.parse(open(os.path.join(PACKAGE, name)).read())
-            printing += [f"{name}:{node.lineno}" for node in ast.walk(tree)
-                         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"]
+    printing = [f"{name}:{node.lineno}" for name, tree in modules() if name not in command_layer
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"]
     assert not printing
